@@ -1,0 +1,32 @@
+"""Typed errors that decide control flow and exit codes.
+
+A ``UserError`` is something the user can fix (a config key, a file, a column): the CLI
+prints its one-line message on stderr and exits with status 2, without a traceback.
+Anything else is a bug in the tool and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """An error the user can fix; the CLI reports it in one line and exits 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """A config key, value or combination of values is not allowed."""
+
+
+class DataError(UserError):
+    """A data source is missing, unreadable or does not match what was expected."""
+
+
+class RunDirError(UserError):
+    """A run directory is missing, unreadable or would be overwritten."""
+
+
+class NotBuiltError(UserError):
+    """The requested command exists in the design but is not built yet."""
+
+
+class TrainingDivergedError(UserError):
+    """Training produced a NaN or infinite loss and was stopped."""
