@@ -135,11 +135,12 @@ class TrainConfig:
     gradient_accumulation_steps: int = field(default=1, metadata=_range(1, 1024))
     ema: bool = False  # keep an exponential moving average of the weights
     ema_momentum: float = field(default=0.99, metadata=_range(0.0, 0.99999))
-    label_smoothing: float = field(default=0.0, metadata=_range(0.0, 0.5))
     early_stopping_patience: int = field(default=8, metadata=_range(0, 100_000))  # 0 = off
     monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
     histogram_freq: int = field(default=1, metadata=_range(0, 100_000))  # TensorBoard; 0 = off
-    verbose: Literal[0, 1, 2] = 2  # Keras: 0 silent, 1 progress bar, 2 one line per epoch
+    # Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch; auto = 1 on a
+    # terminal, else 2 (progress bars would flood CI logs).
+    verbose: Literal["auto", 0, 1, 2] = "auto"
 
 
 @dataclass
@@ -151,6 +152,16 @@ class RuntimeConfig:
     jit_compile: bool = False  # XLA; measured slower on this CPU (DESIGN.md)
     deterministic: bool = False  # op determinism: two runs give identical metrics
     steps_per_execution: int = field(default=1, metadata=_range(1, 10_000))
+
+
+@dataclass
+class EvaluationConfig:
+    """Thresholds of the fit diagnosis (overfit / underfit / good_fit)."""
+
+    # overfit when train accuracy exceeds val accuracy by more than this (fraction)
+    overfit_gap: float = field(default=0.05, metadata=_range(0.0, 1.0))
+    # underfit when train accuracy stays below this (the model cannot fit its own data)
+    underfit_accuracy: float = field(default=0.9, metadata=_range(0.0, 1.0))
 
 
 @dataclass
@@ -173,6 +184,7 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
 
 
@@ -217,8 +229,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
         raise ConfigError(f"{key}: expected {_describe(tp)}, got {value!r}")
     if origin is Literal:
         allowed = typing.get_args(tp)
-        if isinstance(value, str) and all(isinstance(a, int) for a in allowed):
-            value = _coerce(key, value, int)
+        if isinstance(value, str) and value not in allowed and value.strip().isdigit():
+            value = int(value)
         if value not in allowed or isinstance(value, bool) != isinstance(allowed[0], bool):
             raise ConfigError(f"{key}: expected {_describe(tp)}, got {value!r}")
         return value
@@ -282,7 +294,8 @@ def _check_range(key: str, value: Any, meta: typing.Mapping) -> None:
 def _build(cls: type, raw: Any, prefix: str) -> Any:
     """Build dataclass ``cls`` from a mapping, converting and range-checking every field."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {raw!r}")
+        where = prefix.rstrip(".") or "config"
+        raise ConfigError(f"{where}: expected a mapping of keys, got {raw!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields) - (set(PROVENANCE_KEYS) if not prefix else set()))

@@ -1,0 +1,1 @@
+"""Evaluation stage: metrics on every split and the fit diagnosis."""

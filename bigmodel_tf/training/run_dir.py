@@ -1,0 +1,97 @@
+"""The run directory: where a run lives, whether it is new, resumable or finished.
+
+Every command writes into ``runs/<run-name>/`` (or ``--run-dir``). The default run name
+is derived from the config's hash, so running the same command again finds the same
+directory: an unfinished run resumes from its BackupAndRestore backup, a finished one
+(``metrics.json`` present) is not retrained, and a directory holding a different config
+is refused with the keys that differ. Artifacts are written to a temporary path and
+renamed into place so that nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bigmodel_tf.config import PROVENANCE_KEYS, ExperimentConfig, run_name, to_dict
+from bigmodel_tf.errors import RunDirError
+
+RUNS_ROOT = Path("runs")
+
+
+def resolve_run_dir(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> Path:
+    """``--run-dir`` if given, else ``runs/<run-name>``."""
+    return Path(run_dir) if run_dir else RUNS_ROOT / run_name(cfg)
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of a nested dict: {"train.epochs": 5, ...}."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_differences(saved: dict, current: dict) -> list[str]:
+    """``key: saved -> current`` for every dotted key whose value differs."""
+    a = _flatten({k: v for k, v in saved.items() if k not in PROVENANCE_KEYS})
+    b = _flatten({k: v for k, v in current.items() if k not in PROVENANCE_KEYS})
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)]
+
+
+def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
+    """``new``, ``resume`` or ``finished``; refuses a directory made by another config."""
+    config_file = run_dir / "config.yaml"
+    if not run_dir.exists() or not any(run_dir.iterdir()):
+        return "new"
+    if not config_file.exists():
+        raise RunDirError(
+            f"--run-dir {run_dir}: exists and is not a run directory (no config.yaml); "
+            "choose a new or empty directory"
+        )
+    try:
+        saved = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        raise RunDirError(f"{config_file}: unreadable; choose a new run directory") from None
+    diffs = config_differences(saved, to_dict(cfg))
+    # run_name only names the directory; the export section does not change training.
+    diffs = [d for d in diffs if not d.startswith(("run_name:", "export."))]
+    if diffs:
+        raise RunDirError(
+            f"{run_dir}: holds a run with a different config ({'; '.join(diffs[:5])}); "
+            "use --run-dir with a new directory"
+        )
+    return "finished" if (run_dir / "metrics.json").exists() else "resume"
+
+
+def write_json(path: Path, content: Any) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(content, indent=2, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file written by ``write_json``; a missing or bad file is a RunDirError."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: not found") from None
+    except (OSError, json.JSONDecodeError):
+        raise RunDirError(f"{path}: unreadable or not valid JSON") from None
+
+
+def save_model(model, path: Path) -> None:
+    """Save a Keras model in the .keras format atomically."""
+    tmp = path.with_name(f".tmp-{path.name}")
+    model.save(str(tmp))
+    os.replace(tmp, path)
+

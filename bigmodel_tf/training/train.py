@@ -1,0 +1,141 @@
+"""The train stage: ``run_train(cfg, run_dir) -> TrainResult``.
+
+Reads the config and the data, builds the model under the chosen strategy, compiles and
+fits it in one place, then writes the run directory (DESIGN.md): config.yaml,
+data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras and, last,
+metrics.json, whose presence marks the run finished. Exports the TF Serving SavedModel
+when ``export.enabled``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from bigmodel_tf.config import ExperimentConfig, export_name, save_config
+from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.errors import NotBuiltError
+from bigmodel_tf.evaluation.metrics import diagnose_fit, evaluate_splits
+from bigmodel_tf.export import export_serving_model
+from bigmodel_tf.models import build_model
+from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
+from bigmodel_tf.training.optim import build_optimizer
+from bigmodel_tf.training.run_dir import read_json, run_state, save_model, write_json
+from bigmodel_tf.training.runtime import configure_runtime
+
+log = logging.getLogger("bigmodel_tf.training")
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced: its directory, metrics and (if trained now) model."""
+
+    run_dir: Path
+    metrics: dict
+    model: keras.Model | None = None
+    export_path: Path | None = None
+    resumed: bool = False
+    already_finished: bool = False
+    history: list[dict] = field(default_factory=list)
+
+
+def _epoch_rows(history_csv: Path) -> list[dict]:
+    """Rows of history.csv, one per epoch (the last row wins if a resume repeated one)."""
+    if not history_csv.exists():
+        return []
+    with history_csv.open(newline="", encoding="utf-8") as handle:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(handle) if row.get("epoch")}
+    return [rows[e] for e in sorted(rows)]
+
+
+def _verbosity(cfg: ExperimentConfig) -> int:
+    """Keras verbosity: a progress bar on a terminal, one line per epoch otherwise."""
+    if cfg.train.verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return cfg.train.verbose
+
+
+def compile_model(cfg: ExperimentConfig, model: keras.Model, steps_per_epoch: int) -> None:
+    """Compile ``model`` with the configured optimizer, loss and metrics (the one place)."""
+    model.compile(
+        optimizer=build_optimizer(cfg, steps_per_epoch),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=cfg.runtime.jit_compile,
+        steps_per_execution=cfg.runtime.steps_per_execution,
+    )
+
+
+def _steps_per_epoch(dataset, fallback_examples: int, global_batch: int) -> int:
+    """Batches per epoch from the dataset's cardinality, else from the example count."""
+    cardinality = int(dataset.cardinality())
+    return cardinality if cardinality > 0 else math.ceil(fallback_examples / global_batch)
+
+
+def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
+    """Train the configured model into ``run_dir`` (resuming it if unfinished)."""
+    state = run_state(cfg, run_dir)
+    if state == "finished":
+        log.info("%s already finished; not retraining (use a new --run-dir)", run_dir)
+        return TrainResult(run_dir, read_json(run_dir / "metrics.json"), already_finished=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+
+    strategy = configure_runtime(cfg)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).
+        raise NotBuiltError(
+            "TF_CONFIG is set: multi-worker training needs the custom distributed loop, "
+            "which is not built yet; unset TF_CONFIG to train on this machine's devices"
+        )
+    splits = load_splits(cfg)
+    splits.spec.save(run_dir / "data_spec.json")
+    global_batch = cfg.data.batch_size * strategy.num_replicas_in_sync
+    with strategy.scope():
+        train_ds = build_dataset(cfg, "train")
+        val_ds = build_dataset(cfg, "val")
+        steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
+        model = build_model(cfg, splits.spec)
+        compile_model(cfg, model, steps)
+    log.info(
+        "training %s (%s parameters) on %d examples: %d steps/epoch at global batch %d",
+        cfg.model.name, f"{model.count_params():,}", len(splits.train.y), steps, global_batch,
+    )
+    callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=cfg.train.epochs,
+        callbacks=callbacks, verbose=_verbosity(cfg),
+    )
+    meter = next(c for c in callbacks if isinstance(c, ThroughputMeter))
+    save_model(model, run_dir / "model.keras")
+
+    results = evaluate_splits(model, splits)
+    rows = _epoch_rows(run_dir / "history.csv")
+    metrics = {
+        **results,
+        "diagnosis": diagnose_fit(results, cfg),
+        "epochs_run": len(rows),
+        "train_examples_per_sec": round(meter.examples_per_sec, 1),
+        "replicas": strategy.num_replicas_in_sync,
+        "strategy": type(strategy).__name__,
+        "parameters": int(model.count_params()),
+    }
+    export_path = None
+    if cfg.export.enabled:
+        warmup = splits.test.x[: cfg.export.warmup_examples]
+        export_path = export_serving_model(
+            model, splits.spec, Path(cfg.export.dir), export_name(cfg), warmup_inputs=warmup
+        )
+        metrics["export_path"] = str(export_path)
+    write_json(run_dir / "metrics.json", metrics)
+    return TrainResult(
+        run_dir, metrics, model, export_path, resumed=state == "resume", history=history.history
+    )
+
