@@ -64,17 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--out", required=True, metavar="DIR", help="a new folder")
 
     for name, what in NOT_BUILT.items():
-        stub = sub.add_parser(name, help=f"NOT BUILT YET: {what}", add_help=False)
-        stub.add_argument("rest", nargs=argparse.REMAINDER)
+        sub.add_parser(name, help=f"NOT BUILT YET: {what}", add_help=False)
     return parser
 
 
 def _train(args) -> int:
     """``bigmodel train``: validate the config, train, print where everything went."""
+    cfg = load_config(args.config, args.overrides)  # before TensorFlow is imported
     from bigmodel_tf.training import run_train
     from bigmodel_tf.training.run_dir import resolve_run_dir
 
-    cfg = load_config(args.config, args.overrides)
     run_dir = resolve_run_dir(cfg, args.run_dir)
     result = run_train(cfg, run_dir)
     test = result.metrics["test"]
@@ -97,10 +96,11 @@ def _load_run_config(run: Path) -> ExperimentConfig:
 def _export(args) -> int:
     """``bigmodel export``: export a finished run's model as a new SavedModel version."""
     from bigmodel_tf.config import export_name, replace
-    from bigmodel_tf.export import export_run
 
     run = Path(args.run)
     cfg = replace(_load_run_config(run), args.overrides)
+    from bigmodel_tf.export import export_run
+
     path = export_run(run, cfg.export.dir, export_name(cfg), cfg.export.warmup_examples)
     print(f"SavedModel for TF Serving: {path}")
     return 0
@@ -108,9 +108,9 @@ def _export(args) -> int:
 
 def _data(args) -> int:
     """``bigmodel data convert``: write TFRecord shards of a registered data set."""
+    cfg = load_config(args.config, args.overrides)
     from bigmodel_tf.data import convert_to_tfrecord
 
-    cfg = load_config(args.config, args.overrides)
     out = convert_to_tfrecord(cfg, Path(args.out))
     print(f"TFRecord shards and spec.json written to {out}")
     return 0
@@ -120,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bigmodel`` console script; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.INFO, format="bigmodel: %(message)s", stream=sys.stderr)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Unbuilt commands accept (and ignore) any arguments so they can explain themselves.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command not in NOT_BUILT:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     handlers = {"train": _train, "export": _export, "data": _data}
     try:
         if args.command in NOT_BUILT:

@@ -1,0 +1,68 @@
+"""The CLI's contract: subcommands, the one-line error with exit status 2, thin scripts."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bigmodel_tf.cli import NOT_BUILT, build_parser, main
+
+ROOT = Path(__file__).parents[1]
+
+
+def run_cli(*args, cwd=None, script=None):
+    """Run ``bigmodel ARGS`` (or a script) in a fresh process; return the CompletedProcess."""
+    command = [sys.executable, str(script)] if script else [
+        sys.executable, "-m", "bigmodel_tf.cli"]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=600,
+    )
+
+
+def assert_error_contract(proc, *fragments):
+    """Exit 2, no traceback, and the last stderr line is the one naming the problem."""
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("bigmodel: error: ")
+    for fragment in fragments:
+        assert fragment in last
+
+
+def test_parser_has_every_design_command():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"train", "evaluate", "tune", "compress", "export", "benchmark", "data"} <= set(
+        commands
+    )
+
+
+@pytest.mark.parametrize("command", sorted(NOT_BUILT))
+def test_unbuilt_commands_say_so_and_exit_2(command, capsys):
+    assert main([command, "--anything"]) == 2
+    assert "not built yet" in capsys.readouterr().err
+    assert "NOT BUILT YET" in build_parser().format_help()
+
+
+def test_bad_config_key_is_one_line_exit_2(tmp_path):
+    proc = run_cli("train", "--set", "train.epochz=3", "--run-dir", str(tmp_path / "r"),
+                   cwd=tmp_path)
+    assert_error_contract(proc, "train.epochz: unknown key")
+    assert proc.stderr.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_script_is_the_same_as_bigmodel_train(tmp_path):
+    proc = run_cli("--set", "model.name=gpt", cwd=tmp_path, script=ROOT / "scripts/train.py")
+    assert_error_contract(proc, "model.name: expected one of")
+
+
+def test_missing_config_file(tmp_path):
+    proc = run_cli("train", "--config", "nope.yaml", cwd=tmp_path)
+    assert_error_contract(proc, "--config nope.yaml: file not found")
+
+
+def test_export_needs_a_run_directory(tmp_path):
+    proc = run_cli("export", "--run", str(tmp_path / "missing"), cwd=tmp_path)
+    assert_error_contract(proc, "not a run directory")
