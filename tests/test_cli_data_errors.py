@@ -1,0 +1,59 @@
+"""Bad data gets the error contract: one line naming the problem, exit 2, no traceback."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from tests.test_cli import assert_error_contract, run_cli
+
+
+@pytest.fixture
+def iris_like_csv(tmp_path):
+    """Write a small valid CSV with a string label; tests then break it."""
+
+    def write(rows=None, header="a,b,label"):
+        lines = rows or [f"{i % 3 + 0.5},{i * 0.1:.1f},{'xyz'[i % 3]}" for i in range(60)]
+        path = tmp_path / "data.csv"
+        path.write_text("\n".join([header, *lines]) + "\n")
+        return path
+
+    return write
+
+
+def train_on(tmp_path, *overrides):
+    return run_cli("train", "--run-dir", str(tmp_path / "run"), "--set", "train.epochs=1",
+                   "export.enabled=false", *overrides, cwd=tmp_path)
+
+
+def test_missing_csv_file(tmp_path):
+    proc = train_on(tmp_path, "data.name=csv", "data.path=nope.csv", "data.label=y")
+    assert_error_contract(proc, "nope.csv")
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_missing_label_column(tmp_path, iris_like_csv):
+    path = iris_like_csv()
+    proc = train_on(tmp_path, "data.name=csv", f"data.path={path}", "data.label=species")
+    assert_error_contract(proc, "species")
+
+
+def test_nan_in_a_feature(tmp_path, iris_like_csv):
+    rows = [f"{i % 3 + 0.5},{i * 0.1:.1f},{'xyz'[i % 3]}" for i in range(60)]
+    rows[6] = "nan,0.6,x"
+    path = iris_like_csv(rows)
+    proc = train_on(tmp_path, "data.name=csv", f"data.path={path}", "data.label=label")
+    assert_error_contract(proc, "a")
+    assert "row" in proc.stderr.splitlines()[-1]
+
+
+def test_unreadable_image(tmp_path):
+    from PIL import Image
+
+    digits = load_digits()
+    for i in range(40):
+        folder = tmp_path / "images" / str(digits.target[i] % 2)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((digits.images[i] * 15).astype(np.uint8)).save(folder / f"{i}.png")
+    (tmp_path / "images" / "0" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    proc = train_on(tmp_path, "data.name=image_dir", f"data.path={tmp_path / 'images'}")
+    assert_error_contract(proc, "broken.png")
