@@ -95,13 +95,13 @@ def _load_run_config(run: Path) -> ExperimentConfig:
 
 def _export(args) -> int:
     """``bigmodel export``: export a finished run's model as a new SavedModel version."""
-    from bigmodel_tf.config import export_name, replace
+    from bigmodel_tf.config import replace
 
     run = Path(args.run)
     cfg = replace(_load_run_config(run), args.overrides)
-    from bigmodel_tf.export import export_run
+    from bigmodel_tf.export.from_run import export_run
 
-    path = export_run(run, cfg.export.dir, export_name(cfg), cfg.export.warmup_examples)
+    path = export_run(run, cfg)
     print(f"SavedModel for TF Serving: {path}")
     return 0
 
@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"bigmodel: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # permission denied, disk full: the environment, not a bug
+        print(f"bigmodel: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("bigmodel: interrupted", file=sys.stderr)
         return 130

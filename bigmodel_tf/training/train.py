@@ -19,11 +19,11 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from bigmodel_tf.config import ExperimentConfig, export_name, save_config
+from bigmodel_tf.config import ExperimentConfig, save_config
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.errors import NotBuiltError
 from bigmodel_tf.evaluation.metrics import diagnose_fit, evaluate_splits
-from bigmodel_tf.export import export_serving_model
+from bigmodel_tf.export import export_for_config
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
 from bigmodel_tf.training.optim import build_optimizer
@@ -127,12 +127,8 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         "strategy": type(strategy).__name__,
         "parameters": int(model.count_params()),
     }
-    export_path = None
-    if cfg.export.enabled:
-        warmup = splits.test.x[: cfg.export.warmup_examples]
-        export_path = export_serving_model(
-            model, splits.spec, Path(cfg.export.dir), export_name(cfg), warmup_inputs=warmup
-        )
+    export_path = export_for_config(cfg, model, splits.spec, examples=splits.test.x)
+    if export_path:
         metrics["export_path"] = str(export_path)
     write_json(run_dir / "metrics.json", metrics)
     return TrainResult(

@@ -1,0 +1,152 @@
+"""Export stage: a trained Keras 3 model as a versioned SavedModel for TF Serving.
+
+Reads the model (which holds its own Normalization, so it takes raw inputs) and the
+``DataSpec`` (input name and shape); writes ``<export_dir>/<name>/<version>/``, a TF
+Serving model base path: a SavedModel whose ``serving_default`` signature takes one named
+float32 batch and returns ``probabilities`` (float32 [batch, classes]) and ``class_id``
+(int64 [batch]), plus ``assets.extra/tf_serving_warmup_requests``.
+
+Each export is a new integer version (the highest existing + 1); an existing version is
+never touched. Everything is first written to a hidden ``.tmp-*`` folder next to the
+versions (TF Serving only loads integer folder names) and renamed into place, so a failed
+export leaves nothing behind and TF Serving never sees a half-written version.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from bigmodel_tf.config import ExperimentConfig, export_name
+from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.export.client import SIGNATURE_NAME
+from bigmodel_tf.export.warmup import write_warmup_file
+
+# Another exporter may claim the same version between our look-up and rename; retry then.
+_PUBLISH_ATTEMPTS = 10
+
+
+def next_version(base: str | Path) -> int:
+    """The next free TF Serving version under ``base``: 1, or the highest integer + 1."""
+    base = Path(base)
+    if not base.is_dir():
+        return 1
+    versions = [int(p.name) for p in base.iterdir() if p.name.isascii() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def serving_function(model: keras.Model):
+    """The endpoint: a raw float32 batch -> float32 probabilities and int64 class ids.
+
+    The cast keeps the signature float32 for models trained under a mixed precision
+    policy, whose softmax may compute (and return) bfloat16 or float16.
+    """
+
+    def serve(inputs):
+        probabilities = tf.cast(model(inputs, training=False), tf.float32)
+        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        return {"probabilities": probabilities, "class_id": class_id}
+
+    return serve
+
+
+def write_saved_model(model: keras.Model, spec: DataSpec, path: str | Path) -> None:
+    """Write the SavedModel with the ``serving_default`` signature to ``path``."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        SIGNATURE_NAME,
+        serving_function(model),
+        input_signature=[
+            tf.TensorSpec([None, *spec.input_shape], tf.float32, name=spec.input_name)
+        ],
+    )
+    archive.write_out(str(path), verbose=False)
+
+
+def _publish(tmp: Path, base: Path) -> Path:
+    """Rename the finished export to the next free version folder and return that folder."""
+    for _ in range(_PUBLISH_ATTEMPTS):
+        target = base / str(next_version(base))
+        try:
+            os.rename(tmp, target)
+            return target
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    raise OSError(f"{base}: no free version folder after {_PUBLISH_ATTEMPTS} attempts")
+
+
+def export_serving_model(
+    model: keras.Model,
+    spec: DataSpec,
+    export_dir: str | Path,
+    name: str,
+    warmup_inputs: np.ndarray | None = None,
+) -> Path:
+    """Export ``model`` as version N+1 of ``<export_dir>/<name>`` and return the version path.
+
+    ``warmup_inputs`` (raw examples, [n, *input_shape]) become the warm-up requests; with
+    None or no examples, no warm-up file is written.
+    """
+    base = Path(export_dir) / name
+    base.mkdir(parents=True, exist_ok=True)
+    # Not mkdtemp: its 0700 mode would survive the rename and hide the model from a
+    # TF Serving process running as another user.
+    tmp = base / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        write_saved_model(model, spec, tmp)
+        if warmup_inputs is not None and len(warmup_inputs):
+            write_warmup_file(tmp, warmup_inputs, name, spec)
+        return _publish(tmp, base)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def export_for_config(
+    cfg: ExperimentConfig,
+    model: keras.Model,
+    spec: DataSpec,
+    examples: np.ndarray | None = None,
+) -> Path | None:
+    """Export as ``cfg.export`` says (None when disabled), warming up on the first examples."""
+    if not cfg.export.enabled:
+        return None
+    warmup = None if examples is None else np.asarray(examples)[: cfg.export.warmup_examples]
+    return export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup)
+
+
+def signature_info(path: str | Path, signature_name: str = SIGNATURE_NAME) -> dict:
+    """Inputs and outputs (dtype, shape) of a signature, read from saved_model.pb.
+
+    Reads the proto only, without loading the model, so it is cheap enough to report
+    what an export serves.
+    """
+    saved = saved_model_pb2.SavedModel.FromString((Path(path) / "saved_model.pb").read_bytes())
+    graph = next(g for g in saved.meta_graphs if "serve" in g.meta_info_def.tags)
+    if signature_name not in graph.signature_def:
+        raise KeyError(f"{path}: no signature {signature_name!r}")
+    signature = graph.signature_def[signature_name]
+
+    def describe(tensors) -> dict:
+        return {
+            key: {
+                "dtype": tf.dtypes.as_dtype(info.dtype).name,
+                "shape": None
+                if info.tensor_shape.unknown_rank
+                else [dim.size for dim in info.tensor_shape.dim],
+            }
+            for key, info in sorted(tensors.items())
+        }
+
+    return {"inputs": describe(signature.inputs), "outputs": describe(signature.outputs)}
