@@ -386,10 +386,8 @@ def parse_overrides(pairs: typing.Iterable[str]) -> dict:
         key = key.strip()
         if not sep or not key or any(not part for part in key.split(".")):
             raise ConfigError(f"--set {pair!r}: expected KEY=VALUE with a dotted key")
-        value: Any = text
-        if text.strip().lower() in ("null", "none", "~"):
-            value = None
-        elif text.strip().startswith("["):
+        value: Any = text  # "null"/"none" become None only where the key allows None
+        if text.strip().startswith("["):
             try:
                 value = yaml.safe_load(text)
             except yaml.YAMLError:

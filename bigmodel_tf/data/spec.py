@@ -29,6 +29,9 @@ class DataSpec:
     class_counts: dict[str, int] | None = None  # train split, before resampling
     # csv: category vocabularies of one-hot encoded columns, {column: [values...]}
     categories: dict[str, list[str]] | None = None
+    # images: [low, high] of the raw pixel values (digits 0..16, image files 0..255), e.g.
+    # for RandomContrast's value_range and for clients that send raw pixels.
+    value_range: list[float] | None = None
 
     @property
     def num_classes(self) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from bigmodel_tf.config import ExperimentConfig, save_config
+from bigmodel_tf.config import ExperimentConfig, replace, save_config
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.errors import NotBuiltError
 from bigmodel_tf.evaluation.metrics import diagnose_fit, evaluate_splits
@@ -88,6 +88,9 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
 
+    if cfg.data.cache == "file" and not cfg.data.cache_dir:
+        # Not saved in config.yaml: the default location follows the run directory.
+        cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])
     strategy = configure_runtime(cfg)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).

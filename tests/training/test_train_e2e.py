@@ -173,7 +173,7 @@ def test_tfrecord_shards_train_like_memory(tmp_path):
     common = ["model.name=mlp", "train.epochs=20", "export.enabled=false"]
     memory = train(tmp_path, *common, run="memory")
     records = train(tmp_path, *common, "data.name=tfrecord",
-                    f"data.path={tmp_path / 'records'}", run="records")
+                    f"data.path={tmp_path / 'records'}", run="from_records")
     assert abs(memory["test"]["accuracy"] - records["test"]["accuracy"]) <= 0.02
     assert records["test"]["accuracy"] >= 0.94
 

@@ -1,0 +1,22 @@
+"""The data stage: data-set registry, stratified splits, tf.data pipelines, TFRecords.
+
+Reads ``cfg.data`` (and ``cfg.seed``); returns plain objects other stages use:
+``load_splits(cfg) -> Splits`` (arrays + DataSpec), ``build_dataset(cfg, split,
+input_context=None) -> tf.data.Dataset`` and ``convert_to_tfrecord(cfg, out_dir)``.
+"""
+
+from bigmodel_tf.data.convert import convert_to_tfrecord
+from bigmodel_tf.data.pipeline import build_dataset
+from bigmodel_tf.data.registry import LOADERS
+from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.data.splits import SplitArrays, Splits, load_splits
+
+__all__ = [
+    "LOADERS",
+    "DataSpec",
+    "SplitArrays",
+    "Splits",
+    "build_dataset",
+    "convert_to_tfrecord",
+    "load_splits",
+]

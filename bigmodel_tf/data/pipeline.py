@@ -1,0 +1,138 @@
+"""tf.data input pipelines: ``build_dataset(cfg, split, input_context=None)``.
+
+Elements are batches: train yields ``(x, y, sample_weight)``, val and test ``(x, y)``,
+with x raw float32 features (the model normalizes), y int32 class ids and sample_weight
+float32. Order of the stages, following the measurements in DESIGN.md (vectorize first,
+then add parallelism; no parallel interleave by default on 2 cores):
+
+    source -> shard -> cache -> shuffle (train) -> batch -> vectorized maps -> prefetch
+
+The source is the in-memory split (``from_tensor_slices``), the resampled train stream
+(imbalance.py), or for data.name=tfrecord the GZIP shards' serialized records, which are
+batched first and then parsed together (``parse_example``). val/test keep the order of
+``load_splits(cfg).val`` / ``.test``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import tensorflow as tf
+
+from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.data import tfrecord_io
+from bigmodel_tf.data.augment import augmenter
+from bigmodel_tf.data.imbalance import class_weights, resampled_train
+from bigmodel_tf.data.splits import load_splits, source_modified
+from bigmodel_tf.errors import ConfigError
+
+
+def _batch_size(cfg: ExperimentConfig, input_context: tf.distribute.InputContext | None) -> int:
+    """Per-replica batch with an input context, else the global batch of the strategy."""
+    if input_context is not None:
+        return cfg.data.batch_size
+    return cfg.data.batch_size * tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _records(cfg: ExperimentConfig, split: str, size: int) -> tf.data.Dataset:
+    """Serialized records of one split's shards, read one shard after another.
+
+    Sequential reading keeps the written order, which is the order of the in-memory
+    split, so a TFRecord pipeline yields exactly the batches the in-memory one does (and
+    trains to the same result). Parallel interleave made this slower on 2 cores
+    (DESIGN.md). The known size (checked by load_splits) gives the dataset a cardinality.
+    """
+    files = tfrecord_io.shard_files(cfg.data.path, split)
+    return tf.data.Dataset.from_tensor_slices(files).interleave(
+        lambda f: tf.data.TFRecordDataset(f, compression_type=tfrecord_io.COMPRESSION),
+        cycle_length=1,
+    ).apply(tf.data.experimental.assert_cardinality(size))
+
+
+def _cache(
+    ds: tf.data.Dataset, cfg: ExperimentConfig, split: str,
+    input_context: tf.distribute.InputContext | None,
+) -> tf.data.Dataset:
+    """Cache the records in memory or in a file under data.cache_dir (or not at all)."""
+    if cfg.data.cache == "none":
+        return ds
+    if cfg.data.cache == "memory":
+        return ds.cache()
+    if not cfg.data.cache_dir:
+        raise ConfigError("data.cache_dir: required when data.cache=file (a folder path)")
+    folder = Path(cfg.data.cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    # The file name changes with the source and the shard, so a stale cache is never read.
+    source = f"{Path(cfg.data.path).resolve()}|{source_modified(cfg.data.path)}"
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    shard = (
+        f"-{input_context.input_pipeline_id}of{input_context.num_input_pipelines}"
+        if input_context is not None else ""
+    )
+    return ds.cache(str(folder / f"{split}-{digest}{shard}"))
+
+
+def _autotune(value: int) -> int | None:
+    """Map the config's -1 to tf.data.AUTOTUNE and 0 to None (sequential / off)."""
+    return tf.data.AUTOTUNE if value == -1 else (value or None)
+
+
+def build_dataset(
+    cfg: ExperimentConfig, split: str, input_context: tf.distribute.InputContext | None = None
+) -> tf.data.Dataset:
+    """Batches of one split for Keras fit/evaluate or a distributed custom loop.
+
+    Without input_context the batch is the GLOBAL batch (data.batch_size times the
+    current strategy's replicas); with one (``distribute_datasets_from_function``) it is
+    the per-replica data.batch_size and this pipeline's shard of the examples.
+    """
+    if split not in tfrecord_io.SPLIT_NAMES:
+        raise ValueError(f"split: expected one of {tfrecord_io.SPLIT_NAMES}, got {split!r}")
+    splits = load_splits(cfg)
+    spec, arrays = splits.spec, getattr(splits, split)
+    training = split == "train"
+    augment = augmenter(cfg, spec) if training else None
+    resampled = training and cfg.data.imbalance.resample != "none"
+    # Resampling needs the class of every example up front, hence the in-memory arrays.
+    streamed = cfg.data.name == "tfrecord" and not resampled
+
+    if resampled:
+        ds = resampled_train(cfg, arrays.x, arrays.y, spec)  # already shuffled
+    elif streamed:
+        ds = _records(cfg, split, len(arrays.y))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((arrays.x, arrays.y))
+    if input_context is not None:
+        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if streamed:  # in-memory arrays are cached already; caching them again doubles memory
+        ds = _cache(ds, cfg, split, input_context)
+    if training and not resampled:
+        ds = ds.shuffle(cfg.data.shuffle_buffer, seed=cfg.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(_batch_size(cfg, input_context))
+
+    weights = None
+    if training:
+        weights = tf.constant(class_weights(cfg, splits.train.y, spec.num_classes))
+
+    def per_batch(*batch: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        x, y = tfrecord_io.parse_batch(batch[0], spec.input_shape) if streamed else batch
+        return (x, y) if weights is None else (x, y, tf.gather(weights, y))
+
+    parallel = _autotune(cfg.data.num_parallel_calls)
+    if streamed or training:
+        ds = ds.map(per_batch, num_parallel_calls=parallel)
+    if augment is not None:
+        # The layers draw from a stateful seed generator: parallel calls would take the
+        # random numbers in a timing-dependent order, so a deterministic pipeline augments
+        # batches in order (same seed -> same augmented batches, from memory or TFRecords).
+        ds = ds.map(
+            lambda x, y, w: (augment(x), y, w),
+            num_parallel_calls=None if cfg.data.deterministic else parallel,
+        )
+    if cfg.data.prefetch:
+        ds = ds.prefetch(_autotune(cfg.data.prefetch))
+    options = tf.data.Options()
+    options.deterministic = cfg.data.deterministic
+    return ds.with_options(options)
+

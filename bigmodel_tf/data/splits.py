@@ -1,0 +1,160 @@
+"""Stratified train/val/test splits and the DataSpec with train-only statistics.
+
+``load_splits`` is called by several stages (training, evaluation, export, tuning), so its
+result is cached in-process, keyed on the config fields that change the data. The arrays
+are read-only: a stage cannot change what another stage sees.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from bigmodel_tf.config import ExperimentConfig, from_dict, to_dict
+from bigmodel_tf.data import tfrecord_io
+from bigmodel_tf.data.raw import RawData
+from bigmodel_tf.data.registry import load_raw
+from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.errors import DataError
+
+# Fields of cfg.data that only shape the tf.data pipeline, not the arrays or the spec.
+_PIPELINE_ONLY = (
+    "batch_size", "shuffle_buffer", "cache", "cache_dir", "num_parallel_calls", "prefetch",
+    "deterministic", "shards", "augment", "imbalance",
+)
+log = logging.getLogger("bigmodel_tf.data")
+_MIN_PER_CLASS = 3  # one example for each of train, val and test
+_STATS_CHUNK = 1 << 20  # rows per chunk when computing variance (bounds temporary memory)
+
+
+@dataclass(frozen=True)
+class SplitArrays:
+    """One split in memory: raw (unnormalized) float32 features and int32 class ids."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The data spec and the train, val and test splits."""
+
+    spec: DataSpec
+    train: SplitArrays
+    val: SplitArrays
+    test: SplitArrays
+
+
+def _split_indices(raw: RawData, cfg: ExperimentConfig) -> tuple[np.ndarray, ...]:
+    """Seeded stratified train/val/test indices (val and test fractions of the whole)."""
+    counts = np.bincount(raw.y, minlength=len(raw.class_names))
+    for name, count in zip(raw.class_names, counts, strict=True):
+        if count < _MIN_PER_CLASS:
+            raise DataError(
+                f"data.name={cfg.data.name}: class {name!r} has {count} example(s); a "
+                f"stratified train/val/test split needs at least {_MIN_PER_CLASS} per class"
+            )
+    d = cfg.data
+    try:
+        rest, test = train_test_split(
+            np.arange(len(raw.y)), test_size=d.test_fraction, stratify=raw.y,
+            random_state=cfg.seed,
+        )
+        train, val = train_test_split(
+            rest, test_size=d.val_fraction / (1.0 - d.test_fraction), stratify=raw.y[rest],
+            random_state=cfg.seed,
+        )
+    except ValueError as exc:  # e.g. fewer val/test examples than classes
+        raise DataError(
+            f"data.name={cfg.data.name}: cannot split {len(raw.y)} examples stratified "
+            f"({str(exc).splitlines()[0]})"
+        ) from None
+    return train, val, test
+
+
+def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance over all axes but the last (per channel or per feature).
+
+    A feature that is constant in the train split gets variance 1.0 (it is only centered),
+    so it neither divides by zero nor blows up a val/test value that differs from it.
+    """
+    flat = x.reshape(-1, x.shape[-1])
+    mean = flat.mean(axis=0, dtype=np.float64)
+    squares = sum(
+        ((flat[i : i + _STATS_CHUNK] - mean) ** 2).sum(axis=0)
+        for i in range(0, len(flat), _STATS_CHUNK)
+    )
+    variance = squares / max(len(flat), 1)
+    constant = flat.max(axis=0) == flat.min(axis=0)
+    return mean, np.where(constant, 1.0, np.maximum(variance, 1e-12))
+
+
+def _spec(raw: RawData, train: SplitArrays) -> DataSpec:
+    """The DataSpec of a data set, with statistics of its train split."""
+    mean, variance = _moments(train.x)
+    counts = np.bincount(train.y, minlength=len(raw.class_names))
+    return DataSpec(
+        kind=raw.kind,
+        input_shape=list(raw.x.shape[1:]),
+        class_names=list(raw.class_names),
+        feature_names=raw.feature_names,
+        mean=mean.tolist(),
+        variance=variance.tolist(),
+        class_counts={n: int(c) for n, c in zip(raw.class_names, counts, strict=True)},
+        categories=raw.categories,
+        value_range=raw.value_range,
+    )
+
+
+def _read_only(x: np.ndarray, y: np.ndarray) -> SplitArrays:
+    """SplitArrays whose arrays cannot be written through."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    y = np.ascontiguousarray(y, dtype=np.int32)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return SplitArrays(x, y)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(key: str) -> Splits:
+    """Load and split the data set described by a cache key (see load_splits)."""
+    cfg = from_dict(json.loads(key)["config"])
+    if cfg.data.name == "tfrecord":
+        spec, arrays = tfrecord_io.read_splits(cfg.data.path)
+        return Splits(spec, **{s: _read_only(*arrays[s]) for s in tfrecord_io.SPLIT_NAMES})
+    raw = load_raw(cfg)
+    parts = [_read_only(raw.x[i], raw.y[i]) for i in _split_indices(raw, cfg)]
+    log.info(
+        "data.name=%s: %d examples of shape %s, %d classes; train/val/test %s",
+        cfg.data.name, len(raw.y), list(raw.x.shape[1:]), len(raw.class_names),
+        "/".join(str(len(p.y)) for p in parts),
+    )
+    return Splits(_spec(raw, parts[0]), *parts)
+
+
+def source_modified(path: str | None) -> int | None:
+    """Modification time (ns) of a file/folder source, so a changed source is reloaded."""
+    return os.stat(path).st_mtime_ns if path and Path(path).exists() else None
+
+
+def load_splits(cfg: ExperimentConfig) -> Splits:
+    """Load cfg.data.name, split it stratified and seeded, and fit train-only statistics.
+
+    Cached in-process; each call returns its own copy of the spec, and read-only arrays.
+    """
+    data = {k: v for k, v in to_dict(cfg.data).items() if k not in _PIPELINE_ONLY}
+    key = json.dumps(
+        {"config": {"seed": cfg.seed, "data": data}, "modified": source_modified(cfg.data.path)},
+        sort_keys=True,
+    )
+    splits = _load(key)
+    return dataclasses.replace(splits, spec=copy.deepcopy(splits.spec))

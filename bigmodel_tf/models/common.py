@@ -1,0 +1,79 @@
+"""Pieces every zoo builder shares: raw input + normalization, regularizer, norm layer, head.
+
+Builders receive the Keras module as a parameter (Keras 3 for training, ``tf_keras`` for
+TF-MOT compression, see DESIGN.md), so everything here uses only layers that exist in both
+and creates them through ``keras``. Layer order and names are identical in both, which is
+what makes ``get_weights``/``set_weights`` copies between the two valid.
+"""
+
+from __future__ import annotations
+
+from bigmodel_tf.config import ExperimentConfig, ModelConfig
+from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.errors import ConfigError
+
+
+def model_inputs(spec: DataSpec, keras):
+    """The raw float32 input and its normalized tensor (train-split statistics as constants).
+
+    Constants (not ``adapt``) keep the Normalization layer weight-free, so weight lists match
+    across Keras versions; a spec without statistics (data already scaled) gets no layer.
+    """
+    inputs = keras.Input(shape=tuple(spec.input_shape), name=spec.input_name, dtype="float32")
+    if spec.mean is None or spec.variance is None:
+        return inputs, inputs
+    norm = keras.layers.Normalization(
+        axis=-1, mean=spec.mean, variance=spec.variance, name="input_normalization"
+    )
+    return inputs, norm(inputs)
+
+
+def regularizer(mc: ModelConfig, keras):
+    """An L1L2 kernel regularizer from ``model.l1``/``model.l2``, or None when both are 0."""
+    if mc.l1 > 0 or mc.l2 > 0:
+        return keras.regularizers.L1L2(l1=mc.l1, l2=mc.l2)
+    return None
+
+
+def normalize(x, mc: ModelConfig, keras, name: str):
+    """Apply the configured normalization (batch|layer|none, over the last axis)."""
+    if mc.normalization == "batch":
+        # momentum 0.9 (Keras' default is 0.99): small data sets have few steps per epoch,
+        # and slow moving statistics make inference-mode predictions poor for many epochs.
+        return keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    if mc.normalization == "layer":
+        return keras.layers.LayerNormalization(name=f"{name}_ln")(x)
+    return x
+
+
+def norm_act(x, mc: ModelConfig, keras, name: str):
+    """Apply the configured normalization, then the configured activation."""
+    x = normalize(x, mc, keras, name)
+    return keras.layers.Activation(mc.activation, name=f"{name}_act")(x)
+
+
+def uses_bias(mc: ModelConfig) -> bool:
+    """Whether a conv/dense layer needs a bias: not when batch norm's beta follows it."""
+    return mc.normalization != "batch"
+
+
+def classifier(inputs, x, cfg: ExperimentConfig, spec: DataSpec, keras, dropout: float = 0.0):
+    """Close a builder: optional dropout, Dense logits, float32 softmax ``probabilities``.
+
+    The softmax layer is float32 so that mixed precision policies still give a float32 output.
+    """
+    if dropout > 0:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    x = keras.layers.Dense(
+        spec.num_classes, kernel_regularizer=regularizer(cfg.model, keras), name="logits"
+    )(x)
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=cfg.model.name)
+
+
+def require_image(cfg: ExperimentConfig, spec: DataSpec) -> None:
+    """Raise ConfigError when an image-only architecture is given tabular data."""
+    if spec.kind != "image":
+        raise ConfigError(
+            f"model.name={cfg.model.name} needs image data; use mlp or transformer"
+        )

@@ -1,0 +1,86 @@
+"""The csv source: type inference, one-hot categories, string/integer labels, and errors."""
+
+import numpy as np
+import pytest
+
+from bigmodel_tf.data import load_splits
+from bigmodel_tf.errors import DataError
+
+COLORS = ["red", "blue", "green"]
+
+
+def _rows(n: int = 30) -> list[list]:
+    """A header and n rows: age (numeric), color (categorical), zip (digits), species."""
+    rows = [["age", "color", "zip", "species"]]
+    for i in range(n):
+        rows.append([20 + i, COLORS[i % 3], f"0{1000 + i % 2}", "cat" if i % 2 else "dog"])
+    return rows
+
+
+def _cfg(make_cfg, path, *extra):
+    return make_cfg("data.name=csv", f"data.path={path}", "data.label=species", *extra)
+
+
+def test_csv_string_labels_and_categorical_columns(make_cfg, write_csv):
+    path = write_csv(_rows())
+    splits = load_splits(_cfg(make_cfg, path))
+    spec = splits.spec
+    assert spec.kind == "tabular" and spec.class_names == ["cat", "dog"]
+    assert spec.feature_names == ["age", "color=blue", "color=green", "color=red", "zip"]
+    assert spec.categories == {"color": ["blue", "green", "red"]}
+    x = np.concatenate([splits.train.x, splits.val.x, splits.test.x])
+    assert x.shape == (30, 5)
+    assert np.all(x[:, 1:4].sum(axis=1) == 1)  # exactly one category per row
+    assert set(np.unique(x[:, 4])) == {1000.0, 1001.0}  # "01000" inferred numeric
+
+
+def test_csv_given_column_types_override_inference(make_cfg, write_csv):
+    path = write_csv(_rows())
+    spec = load_splits(_cfg(make_cfg, path, "data.categorical_columns=[zip]")).spec
+    assert spec.feature_names[-2:] == ["zip=01000", "zip=01001"]
+    assert spec.categories == {"color": ["blue", "green", "red"], "zip": ["01000", "01001"]}
+
+
+def test_csv_integer_labels_sort_numerically(make_cfg, write_csv):
+    rows = [["a", "label"]] + [[i, [10, 2, 1][i % 3]] for i in range(30)]
+    spec = load_splits(make_cfg("data.name=csv", f"data.path={write_csv(rows)}",
+                                "data.label=label")).spec
+    assert spec.class_names == ["1", "2", "10"]
+    assert spec.feature_names == ["a"] and spec.categories is None
+
+
+def _with_cell(value: str, row: int = 4) -> list[list]:
+    rows = _rows()
+    rows[row][0] = value
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        (None, (), r"data.path=\S+missing.csv: file not found"),
+        ([], (), "the file is empty"),
+        ([["age", "species"]], (), "header but no data rows"),
+        (_rows(), ("data.label=kind",),
+         "data.label='kind': no such column .*available columns: age, color, zip, species"),
+        (_rows(), ("data.numeric_columns=[weight]",),
+         "data.numeric_columns: column 'weight' is not in .*available columns: age"),
+        (_rows(), ("data.categorical_columns=[species]",), "is the label column"),
+        (_rows(), ("data.numeric_columns=[color]",),
+         r"column 'color', row 1 \(line 2\): expected a number, got 'red'"),
+        (_with_cell(""), (), r"column 'age', row 4 \(line 5\): empty value in a numeric feature"),
+        (_with_cell("nan"), (), r"column 'age', row 4 \(line 5\): NaN or infinite value 'nan'"),
+        (_with_cell("-inf", 7), (), r"column 'age', row 7 \(line 8\): NaN or infinite"),
+        ([["age", "species"]] + [[i, "cat"] for i in range(10)], (),
+         "expected at least 2 classes, found 1 \\('cat'\\)"),
+        ([["age", "species"]] + [[i, "cat" if i else "dog"] for i in range(30)], (),
+         "class 'dog' has 1 example\\(s\\); a stratified train/val/test split needs at least 3"),
+        ([["age", "species"], [1, "cat", 3]], (), "line 2 has 3 fields, expected 2"),
+        ([["species"], ["cat"], ["dog"]], (), "no feature columns besides the label"),
+    ],
+)
+def test_csv_errors_name_the_problem(make_cfg, write_csv, tmp_path, content, extra, message):
+    path = tmp_path / "missing.csv" if content is None else write_csv(content)
+    with pytest.raises(DataError, match=message) as info:
+        load_splits(_cfg(make_cfg, path, *extra))
+    assert "\n" not in str(info.value)

@@ -1,0 +1,139 @@
+"""build_dataset: element structure, global vs per-replica batches, sharding, weights."""
+
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.errors import ConfigError
+
+
+def _epoch(ds):
+    """All batches of one pass, concatenated per element position."""
+    batches = list(ds.as_numpy_iterator())
+    return [np.concatenate([b[i] for b in batches]) for i in range(len(batches[0]))]
+
+
+def test_train_and_eval_element_structure(make_cfg):
+    cfg = make_cfg("data.batch_size=32")
+    splits = load_splits(cfg)
+    train = build_dataset(cfg, "train")
+    x, y, w = train.element_spec
+    assert x.shape.as_list() == [None, 8, 8, 1] and x.dtype == tf.float32
+    assert y.dtype == tf.int32 and w.dtype == tf.float32
+    assert train.cardinality() == int(np.ceil(len(splits.train.y) / 32))
+    assert train.options().deterministic is True
+    first = next(iter(train))
+    assert first[0].shape[0] == 32 and np.all(first[2].numpy() == 1.0)  # class_weight=none
+    xs, ys, _ = _epoch(train)
+    assert sorted(ys.tolist()) == sorted(splits.train.y.tolist())  # every example once
+    assert xs.min() >= 0 and xs.max() <= 16  # raw, unnormalized
+
+    for split in ("val", "test"):
+        ds = build_dataset(cfg, split)
+        assert len(ds.element_spec) == 2
+        xs, ys = _epoch(ds)  # in the order of the split's arrays
+        np.testing.assert_array_equal(xs, getattr(splits, split).x)
+        np.testing.assert_array_equal(ys, getattr(splits, split).y)
+
+
+def test_train_is_reshuffled_each_epoch_but_seeded(make_cfg):
+    cfg = make_cfg("data.name=iris")
+    ds = build_dataset(cfg, "train")
+    first, second = _epoch(ds)[1], _epoch(ds)[1]
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(_epoch(build_dataset(cfg, "train"))[1], first)
+
+
+def test_global_batch_scales_with_replicas(make_cfg, monkeypatch):
+    fake = SimpleNamespace(num_replicas_in_sync=3)
+    monkeypatch.setattr(tf.distribute, "get_strategy", lambda: fake)
+    ds = build_dataset(make_cfg("data.batch_size=16"), "val")
+    assert next(iter(ds))[0].shape[0] == 48
+
+
+def test_input_context_gives_per_replica_batches_and_disjoint_shards(make_cfg):
+    cfg = make_cfg("data.name=wine", "data.batch_size=8")
+    seen = []
+    for pipeline in range(2):
+        context = tf.distribute.InputContext(
+            num_input_pipelines=2, input_pipeline_id=pipeline, num_replicas_in_sync=2
+        )
+        ds = build_dataset(cfg, "train", input_context=context)
+        assert next(iter(ds))[0].shape[0] == 8
+        seen.append(_epoch(ds)[0])
+    rows = [{r.tobytes() for r in part} for part in seen]
+    assert not rows[0] & rows[1]
+    assert len(rows[0] | rows[1]) == len(load_splits(cfg).train.y)
+
+
+def test_balanced_sample_weights(make_cfg):
+    cfg = make_cfg("data.name=synthetic_tabular", "data.synthetic.num_examples=400",
+                   "data.synthetic.class_proportions=[0.6,0.3,0.1]",
+                   "data.imbalance.class_weight=balanced")
+    _, ys, ws = _epoch(build_dataset(cfg, "train"))
+    counts = np.bincount(ys)
+    expected = len(ys) / (3 * counts)  # scikit-learn's 'balanced'
+    np.testing.assert_allclose(ws, expected[ys], rtol=1e-6)
+    per_class_total = np.bincount(ys, weights=ws)
+    np.testing.assert_allclose(per_class_total, len(ys) / 3, rtol=1e-5)
+
+
+def test_pipeline_knobs(make_cfg):
+    cfg = make_cfg("data.name=iris", "data.num_parallel_calls=0", "data.prefetch=0",
+                   "data.deterministic=false", "data.shuffle_buffer=1")
+    ds = build_dataset(cfg, "train")
+    assert ds.options().deterministic is False
+    np.testing.assert_array_equal(_epoch(ds)[1], load_splits(cfg).train.y)  # buffer 1: order kept
+    with pytest.raises(ValueError, match="split: expected one of"):
+        build_dataset(cfg, "validation")
+
+
+def test_file_cache_needs_a_folder(make_cfg, tmp_path):
+    from bigmodel_tf.data import convert_to_tfrecord
+
+    folder = convert_to_tfrecord(make_cfg("data.name=iris"), tmp_path / "records")
+    cfg = make_cfg("data.name=tfrecord", f"data.path={folder}", "data.cache=file")
+    with pytest.raises(ConfigError, match="data.cache_dir: required when data.cache=file"):
+        build_dataset(cfg, "val")
+    cached = make_cfg("data.name=tfrecord", f"data.path={folder}", "data.cache=file",
+                      f"data.cache_dir={tmp_path / 'cache'}")
+    first = _epoch(build_dataset(cached, "val"))
+    assert any((tmp_path / "cache").iterdir())
+    second = _epoch(build_dataset(cached, "val"))  # served from the cache files
+    np.testing.assert_array_equal(first[0], second[0])
+
+
+@pytest.mark.slow
+def test_global_and_per_replica_batches_under_mirrored_strategy(tmp_path):
+    """A real MirroredStrategy on 2 logical CPUs (needs a fresh process to split the CPU)."""
+    script = textwrap.dedent(
+        """
+        import os
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from bigmodel_tf.config import load_config
+        from bigmodel_tf.data import build_dataset
+        cfg = load_config(overrides=["data.batch_size=16"])
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        with strategy.scope():
+            ds = build_dataset(cfg, "train")
+        print(next(iter(ds))[0].shape[0])
+        dist = strategy.distribute_datasets_from_function(
+            lambda ctx: build_dataset(cfg, "train", input_context=ctx))
+        batch = next(iter(dist))
+        print([t.shape[0] for t in strategy.experimental_local_results(batch[0])])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, check=True)
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2:] == ["32", "[16, 16]"]
