@@ -15,15 +15,10 @@ import sys
 from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, from_dict, load_config, read_yaml
-from bigmodel_tf.errors import NotBuiltError, RunDirError, UserError
+from bigmodel_tf.errors import ConfigError, NotBuiltError, RunDirError, RunPreempted, UserError
 
 # Which issue builds each command that does not exist yet; its help says so.
-NOT_BUILT = {
-    "evaluate": "the full evaluation command (metrics on new data, plots, report)",
-    "tune": "hyperparameter search with KerasTuner",
-    "compress": "pruning, quantization and TFLite export",
-    "benchmark": "the performance benchmark suites",
-}
+NOT_BUILT: dict[str, str] = {}
 
 log = logging.getLogger("bigmodel_tf")
 
@@ -47,12 +42,41 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model and export it for TF Serving")
     _add_config_args(train)
     train.add_argument("--run-dir", metavar="DIR", help="default: runs/<data>-<model>-<hash>")
+    train.add_argument("--force-new-run", action="store_true",
+                       help="start over: move an existing run in the run directory aside "
+                       "(to <dir>.replaced-<time>) instead of resuming or refusing it")
+    train.add_argument("--workers", type=int, metavar="N", help="train with N worker "
+                       "processes on this machine (MultiWorkerMirroredStrategy)")
+    train.add_argument("--cluster", metavar="HOST:PORT,...", help="print the command to run "
+                       "on each host of a real cluster instead of training")
+    train.add_argument("--cv", type=int, metavar="K",
+                       help="also run K-fold cross-validation (same as --set train.cv_folds=K)")
+
+    evaluate = sub.add_parser(
+        "evaluate", help="evaluate a trained run (metrics, plots, report), also on new data"
+    )
+    evaluate.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run")
+    evaluate.add_argument(
+        "--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend", default=[],
+        help="override data.* or evaluation.* keys, e.g. --set data.name=csv data.path=new.csv",
+    )
+    evaluate.add_argument("--out", metavar="DIR", help="default: the run directory for its own "
+                          "data, else RUN_DIR/evaluations/<data>-<hash>")
 
     export = sub.add_parser("export", help="export a run's model.keras as a TF Serving model")
     export.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run")
     export.add_argument(
         "--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend", default=[],
         help="override export keys, e.g. --set export.dir=/models export.name=digits",
+    )
+
+    compress = sub.add_parser(
+        "compress", help="prune, quantize and convert a run's model to TFLite; measure each"
+    )
+    compress.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run")
+    compress.add_argument(
+        "--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend", default=[],
+        help="override compression.* or export.* keys, e.g. --set compression.qat=true",
     )
 
     data = sub.add_parser("data", help="data tools")
@@ -62,6 +86,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_args(convert)
     convert.add_argument("--out", required=True, metavar="DIR", help="a new folder")
+    validate = data_sub.add_parser(
+        "validate", help="scan the configured data source for corrupt files, NaN/inf, bad "
+        "labels, empty classes and leakage between splits; exit 2 if anything is fatal"
+    )
+    _add_config_args(validate)
+
+    doctor = sub.add_parser("doctor", help="preflight: devices, strategy, batch, precision, "
+                            "traps; --memory adds memory estimates")
+    _add_config_args(doctor)
+    doctor.add_argument("--memory", action="store_true", help="estimate parameter, optimizer "
+                        "and activation memory and the largest batch that fits")
+    doctor.add_argument("--budget-gb", type=float, metavar="GB",
+                        help="memory budget for --memory (default: this machine's RAM)")
+
+    benchmark = sub.add_parser("benchmark", help="measure input, overhead, precision, "
+                               "scaling and utilization side by side (JSON + Markdown)")
+    _add_config_args(benchmark)
+    benchmark.add_argument("--run-dir", metavar="DIR", help="default: runs/benchmark-<time>")
+
+    tune = sub.add_parser("tune", help="hyperparameter search with KerasTuner (random, grid, "
+                          "bayesian, hyperband, evolution); resumable, distributed")
+    _add_config_args(tune)
+    tune.add_argument("--run-dir", metavar="DIR",
+                      help="default: runs/tune-<algorithm>-<data>-<model>-<hash>")
+    tune.add_argument("--fresh", action="store_true",
+                      help="delete the search directory and start over (default: resume)")
+    tune.add_argument("--retrain-best", action="store_true",
+                      help="then train and export the best config into <search>/best")
+    tune.add_argument("--lr-finder", action="store_true",
+                      help="a learning-rate range test instead of a search")
+    tune.add_argument("--compare", metavar="A,B,...", help="run these algorithms on the same "
+                      "space, budget and seed and report them side by side")
+    tune.add_argument("--role", choices=["chief", "worker"], help="distributed search over "
+                      "KERASTUNER_ORACLE_IP/KERASTUNER_ORACLE_PORT (see the README)")
 
     for name, what in NOT_BUILT.items():
         sub.add_parser(name, help=f"NOT BUILT YET: {what}", add_help=False)
@@ -70,19 +128,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args) -> int:
     """``bigmodel train``: validate the config, train, print where everything went."""
-    cfg = load_config(args.config, args.overrides)  # before TensorFlow is imported
+    cv = [f"train.cv_folds={args.cv}"] if args.cv is not None else []
+    cfg = load_config(args.config, [*args.overrides, *cv])  # before TensorFlow is imported
     from bigmodel_tf.training import run_train
-    from bigmodel_tf.training.run_dir import resolve_run_dir
+    from bigmodel_tf.training.preemption import handle_sigterm
+    from bigmodel_tf.training.run_dir import resolve_run_dir, set_aside
 
     run_dir = resolve_run_dir(cfg, args.run_dir)
-    result = run_train(cfg, run_dir)
+    moved = set_aside(run_dir) if args.force_new_run else None
+    if moved:
+        print(f"bigmodel: the previous run in {run_dir} was moved to {moved}", file=sys.stderr)
+    if args.workers is not None or args.cluster:
+        return _train_workers(args, cfg, [*args.overrides, *cv], run_dir)
+    with handle_sigterm():  # SIGTERM: keep the backup, exit 75 (preemption.py)
+        result = run_train(cfg, run_dir)
     test = result.metrics["test"]
     verb = "was already finished" if result.already_finished else "finished"
     print(f"run {run_dir} {verb}: test accuracy {test['accuracy']:.4f}, "
           f"f1_macro {test['f1_macro']:.4f}, roc_auc {test['roc_auc']}, "
           f"diagnosis {result.metrics['diagnosis']}")
+    _print_evaluation(result.run_dir, result.metrics)
     if result.export_path:
         print(f"SavedModel for TF Serving: {result.export_path}")
+    return 0
+
+
+def _print_evaluation(out: Path, metrics: dict) -> None:
+    """Where the report is, and the cross-validated accuracy when CV ran."""
+    if "cv" in metrics:
+        val = metrics["cv"]["mean"]["val"]["accuracy"], metrics["cv"]["std"]["val"]["accuracy"]
+        print(f"{metrics['cv']['folds']}-fold cross-validation: val accuracy "
+              f"{val[0]:.4f} ± {val[1]:.4f} (table: {out / 'cv.csv'})")
+    if (out / "report.md").exists():
+        print(f"report: {out / 'report.md'}")
+
+
+def _evaluate(args) -> int:
+    """``bigmodel evaluate``: re-evaluate a trained run, on its own data or on new data."""
+    from bigmodel_tf.evaluation.run_files import check_run_dir, evaluation_config, read_run_config
+
+    run = Path(args.run)
+    check_run_dir(run)  # before TensorFlow is imported: a wrong --run fails fast
+    evaluation_config(read_run_config(run), args.overrides)
+    from bigmodel_tf.evaluation.command import evaluate_run
+
+    out, metrics = evaluate_run(run, args.overrides, Path(args.out) if args.out else None)
+    test = metrics["test"]
+    print(f"evaluated {run} into {out}: test accuracy {test['accuracy']:.4f}, "
+          f"f1_macro {test['f1_macro']:.4f}, roc_auc {test['roc_auc']}, "
+          f"diagnosis {metrics['diagnosis']}")
+    _print_evaluation(out, metrics)
     return 0
 
 
@@ -106,9 +201,136 @@ def _export(args) -> int:
     return 0
 
 
-def _data(args) -> int:
-    """``bigmodel data convert``: write TFRecord shards of a registered data set."""
+def _train_workers(args, cfg: ExperimentConfig, overrides: list[str], run_dir: Path) -> int:
+    """``train --workers N`` (local processes) or ``--cluster`` (print per-host commands)."""
+    from bigmodel_tf.training import launcher
+    from bigmodel_tf.training.run_dir import run_state
+
+    train_args = ["--run-dir", str(run_dir)]
+    train_args += ["--config", args.config] if args.config else []
+    train_args += ["--set", *overrides] if overrides else []
+    if args.cluster:
+        print(launcher.cluster_commands(train_args, launcher.parse_hosts(args.cluster)))
+        return 0
+    if not 1 <= args.workers <= 64:
+        raise ConfigError(f"--workers: expected 1 to 64 worker processes, got {args.workers}")
+    if run_state(cfg, run_dir) == "finished":
+        print(f"run {run_dir} was already finished: {run_dir / 'metrics.json'}")
+        return 0
+    return launcher.launch_local(train_args, args.workers, run_dir)
+
+
+def _doctor(args) -> int:
+    """``bigmodel doctor``: print the preflight (and memory estimates) for the config."""
     cfg = load_config(args.config, args.overrides)
+    from bigmodel_tf.training import doctor
+
+    findings = doctor.doctor(cfg)
+    if args.memory:
+        budget = args.budget_gb * 2**30 if args.budget_gb else None
+        findings += doctor.doctor_memory(cfg, budget)
+    print(doctor.format_findings(findings))
+    return 0
+
+
+def _benchmark(args) -> int:
+    """``bigmodel benchmark``: run the configured suites, write JSON and Markdown."""
+    cfg = load_config(args.config, args.overrides)
+    from bigmodel_tf.benchmarks import run_benchmarks
+
+    json_path, markdown_path = run_benchmarks(cfg, args.run_dir)
+    print(markdown_path.read_text(encoding="utf-8"))
+    print(f"written: {json_path} and {markdown_path}")
+    return 0
+
+
+def _compress(args) -> int:
+    """``bigmodel compress``: pruning, QAT, TFLite variants of a run, each measured in LiteRT."""
+    from bigmodel_tf.config import replace
+
+    for pair in args.overrides:
+        if not pair.startswith(("compression.", "export.")):
+            raise ConfigError(
+                f"--set {pair.partition('=')[0]}: compress takes compression.* and export.* "
+                "keys only (the run's model and data are fixed)"
+            )
+    run = Path(args.run)
+    cfg = replace(_load_run_config(run), args.overrides)  # before TensorFlow is imported
+    from bigmodel_tf.compression import run_compress
+
+    result = run_compress(cfg, run)
+    for name, entry in result.report["variants"].items():
+        print(f"{name}: {entry['bytes']:,} bytes (gzip {entry['gzip_bytes']:,}), test accuracy "
+              f"{entry['test']['accuracy']:.4f}, {entry['latency_ms']:.3f} ms/example, "
+              f"top-1 match {entry['parity']['top1_match']:.4f}")
+    print(f"TFLite files and compression.json: {result.tflite_dir}")
+    print(f"report: {result.report_dir / 'report.md'}")
+    if result.pruned_export:
+        print(f"pruned SavedModel for TF Serving: {result.pruned_export}")
+    return 0
+
+
+def _tune(args) -> int:
+    """``bigmodel tune``: check config and space, then search, compare or run the LR test."""
+    from bigmodel_tf.tuning.distributed import configure_role
+    from bigmodel_tf.tuning.settings import load_tune_config, parse_algorithms, resolve_tune
+
+    cfg = resolve_tune(load_tune_config(args.config, args.overrides))  # before TensorFlow
+    modes = [name for name, on in (("--lr-finder", args.lr_finder), ("--compare", args.compare),
+                                   ("--role", args.role)) if on]
+    if len(modes) > 1 or (args.retrain_best and (args.lr_finder or args.compare)):
+        raise ConfigError(f"{' and '.join(modes + ['--retrain-best'] * args.retrain_best)}: "
+                          "cannot be combined")
+    algorithms = parse_algorithms(args.compare) if args.compare else []
+    role = configure_role(args.role)
+    from bigmodel_tf.training.preemption import handle_sigterm
+    from bigmodel_tf.tuning import compare, lr_finder, search
+
+    with handle_sigterm():  # SIGTERM: the running trial keeps its backup; rerun resumes
+        if args.lr_finder:
+            out = lr_finder.resolve_lr_finder_dir(cfg, args.run_dir)
+            result = lr_finder.lr_range_test(cfg, out)
+            print(f"suggested learning rate {result.suggested:.3g} (smoothed loss lowest at "
+                  f"{result.min_loss_rate:.3g}); plot: {result.out_dir / 'lr_finder.png'}")
+            return 0
+        if algorithms:
+            out = compare.resolve_compare_dir(cfg, args.run_dir)
+            compare.run_compare(cfg, algorithms, out, fresh=args.fresh)
+            print((out / "compare.md").read_text(encoding="utf-8"))
+            return 0
+        found = search.run_search(cfg, search.resolve_search_dir(cfg, args.run_dir),
+                                  fresh=args.fresh, role=role)
+        if role == "worker":
+            print(f"worker {os.environ['KERASTUNER_TUNER_ID']} finished; the chief holds "
+                  "the results")
+            return 0
+        best = found.best
+        summary = (f"best {cfg.tune.objective} {best['objective']:.4f} (trial {best['trial']})"
+                   if best else "no trial completed")
+        print(f"search {found.search_dir}: {len(found.rows)} trials, {summary}; "
+              f"table: {found.search_dir / 'results.md'}")
+        if args.retrain_best:
+            result = search.retrain_best(found.search_dir)
+            print(f"best config retrained in {result.run_dir}: test accuracy "
+                  f"{result.metrics['test']['accuracy']:.4f}")
+            if result.export_path:
+                print(f"SavedModel for TF Serving: {result.export_path}")
+    return 0
+
+
+def _data(args) -> int:
+    """``bigmodel data convert`` (TFRecord shards) or ``data validate`` (scan a source)."""
+    cfg = load_config(args.config, args.overrides)
+    if args.data_command == "validate":
+        from bigmodel_tf.data.validate import validate
+
+        report = validate(cfg)
+        print("\n".join(report.lines()))
+        if report.fatal_count:
+            print(f"bigmodel: error: data validate: {report.fatal_count} fatal problem(s) in "
+                  f"{report.source}", file=sys.stderr)
+            return 2
+        return 0
     from bigmodel_tf.data import convert_to_tfrecord
 
     out = convert_to_tfrecord(cfg, Path(args.out))
@@ -125,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown and args.command not in NOT_BUILT:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    handlers = {"train": _train, "export": _export, "data": _data}
+    handlers = {"train": _train, "evaluate": _evaluate, "export": _export, "data": _data,
+                "doctor": _doctor, "benchmark": _benchmark, "compress": _compress,
+                "tune": _tune}
     try:
         if args.command in NOT_BUILT:
             raise NotBuiltError(
@@ -141,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bigmodel: interrupted", file=sys.stderr)
         return 130
+    except RunPreempted as exc:
+        print(f"bigmodel: {exc}; the backup of the last finished epoch is kept: run the "
+              "same command again to resume", file=sys.stderr)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -86,9 +86,21 @@ class DataConfig:
     prefetch: int = field(default=-1, metadata=_range(-1, 1024))  # -1 = AUTOTUNE
     deterministic: bool = True  # tf.data element order; False may be faster
     shards: int = field(default=4, metadata=_range(1, 100_000))  # `data convert`
+    # TFRecord folders: skip unreadable or invalid records (counted and logged, training
+    # then reads the kept records from memory) instead of failing on the first one; a
+    # split with more than max_corrupt_fraction bad records still fails (data/salvage.py).
+    skip_corrupt: bool = False
+    max_corrupt_fraction: float = field(default=0.01, metadata=_range(0.0, 0.5))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     imbalance: ImbalanceConfig = field(default_factory=ImbalanceConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    # Hooks for the evaluation stage (cross-validation, learning curve by data size):
+    # with cv_folds = K > 1, train+val are re-split into K stratified folds and fold cv_fold
+    # is the val split; train_fraction keeps a stratified fraction of the train split.
+    # The test split never changes.
+    cv_folds: int = field(default=0, metadata=_range(0, 100))
+    cv_fold: int = field(default=0, metadata=_range(0, 99))
+    train_fraction: float = field(default=1.0, metadata=_range(0.01, 1.0))
 
 
 @dataclass
@@ -138,9 +150,19 @@ class TrainConfig:
     early_stopping_patience: int = field(default=8, metadata=_range(0, 100_000))  # 0 = off
     monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
     histogram_freq: int = field(default=1, metadata=_range(0, 100_000))  # TensorBoard; 0 = off
+    # Loss blow-up guard (training/blowup.py): a NaN/inf batch loss, or an epoch loss above
+    # blowup_factor x the best epoch loss so far (None = NaN/inf only), rolls the weights
+    # and optimizer state back to the last good epoch and multiplies the learning rate by
+    # rollback_lr_factor, at most max_rollbacks times (0 = stop at once with a message).
+    blowup_factor: float | None = field(default=None, metadata=_range(1.0, None))
+    max_rollbacks: int = field(default=0, metadata=_range(0, 100))
+    rollback_lr_factor: float = field(default=0.5, metadata=_range(1e-6, 0.99))
     # Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch; auto = 1 on a
     # terminal, else 2 (progress bars would flood CI logs).
     verbose: Literal["auto", 0, 1, 2] = "auto"
+    # k-fold cross-validation (`bigmodel train --cv K`): K stratified folds of train+val,
+    # each trained as its own run under <run>/cv/fold_<k>; 0 = off
+    cv_folds: int = field(default=0, metadata=_range(0, 100))
 
 
 @dataclass
@@ -152,16 +174,65 @@ class RuntimeConfig:
     jit_compile: bool = False  # XLA; measured slower on this CPU (DESIGN.md)
     deterministic: bool = False  # op determinism: two runs give identical metrics
     steps_per_execution: int = field(default=1, metadata=_range(1, 10_000))
+    # Learning rate vs the number of replicas (the global batch grows with them):
+    # none, linear (x replicas, Goyal et al. 2017) or sqrt (x sqrt(replicas)).
+    lr_scaling: Literal["none", "linear", "sqrt"] = "none"
+
+
+BENCHMARK_SUITES = (
+    "input", "input_bound", "overhead", "precision", "scaling", "utilization", "tflite",
+)
+
+
+@dataclass
+class BenchmarkConfig:
+    """What `bigmodel benchmark` measures and how long (bigmodel_tf/benchmarks/)."""
+
+    suites: list[Literal[BENCHMARK_SUITES]] = field(default_factory=lambda: list(BENCHMARK_SUITES))
+    epochs: int = field(default=4, metadata=_range(2, 1000))  # per timing; the 1st is warm-up
+    repeats: int = field(default=3, metadata=_range(1, 100))  # best of, against shared-CPU noise
+    devices: list[int] = field(default_factory=lambda: [1, 2, 4])  # scaling: logical CPUs
+    input_passes: int = field(default=5, metadata=_range(2, 1000))  # input suite: epochs read
+    matmul_size: int = field(default=1024, metadata=_range(64, 16_384))  # utilization: n x n
+
+
+BaselineName = Literal["logistic_regression", "svm", "random_forest", "gradient_boosting"]
 
 
 @dataclass
 class EvaluationConfig:
-    """Thresholds of the fit diagnosis (overfit / underfit / good_fit)."""
+    """The evaluation stage: fit diagnosis thresholds, calibration, decision threshold,
+    baselines, data-size curve, interpretation and the TensorBoard profiler."""
 
     # overfit when train accuracy exceeds val accuracy by more than this (fraction)
     overfit_gap: float = field(default=0.05, metadata=_range(0.0, 1.0))
     # underfit when train accuracy stays below this (the model cannot fit its own data)
     underfit_accuracy: float = field(default=0.9, metadata=_range(0.0, 1.0))
+    # overfit when the val loss curve ends this fraction above its minimum (0.5 = 50 %)
+    # while the train loss kept falling
+    overfit_loss_rise: float = field(default=0.5, metadata=_range(0.0, 100.0))
+    calibration_bins: int = field(default=10, metadata=_range(2, 100))  # reliability diagram
+    # binary tasks: tune the decision threshold on val to maximize F1, or to reach
+    # target_recall (of the positive class) with the best precision
+    threshold_objective: Literal["f1", "recall"] = "f1"
+    # binary tasks: the class name the threshold, PR curve and recall target are about;
+    # None = the second class (class id 1)
+    positive_class: str | None = None
+    target_recall: float = field(default=0.95, metadata=_range(0.01, 1.0))
+    # scikit-learn baselines, each tuned by GridSearchCV on the train split; [] = none
+    baselines: list[BaselineName] = field(
+        default_factory=lambda: ["logistic_regression", "svm", "random_forest"]
+    )
+    baseline_max_examples: int = field(default=5000, metadata=_range(10, 10_000_000))
+    # learning curve by data size: retrain on these fractions of the train split; [] = off
+    data_size_fractions: list[float] = field(default_factory=list, metadata=_range(0.01, 0.99))
+    interpret: bool = True  # permutation importance / integrated gradients / attention maps
+    interpret_examples: int = field(default=8, metadata=_range(1, 64))  # images shown
+    permutation_repeats: int = field(default=5, metadata=_range(1, 100))
+    permutation_max_examples: int = field(default=2000, metadata=_range(10, 1_000_000))
+    ig_steps: int = field(default=32, metadata=_range(4, 1024))  # integrated gradients
+    # TensorBoard profiler: [first, last] training batch (1-based) to trace; [] = off
+    profile_batches: list[int] = field(default_factory=list, metadata=_range(1, None))
 
 
 @dataclass
@@ -172,6 +243,83 @@ class ExportConfig:
     dir: str = "saved_models"
     name: str | None = None  # default: "<data.name>_<model.name>"
     warmup_examples: int = field(default=4, metadata=_range(0, 1000))
+
+
+TFLITE_VARIANTS = ("float32", "dynamic_range", "float16", "int8")
+
+
+@dataclass
+class CompressionConfig:
+    """`bigmodel compress`: TF-MOT pruning and QAT, TFLite post-training quantization."""
+
+    prune: bool = True  # magnitude pruning + fine-tuning (TF-MOT, through tf_keras)
+    target_sparsity: float = field(default=0.8, metadata=_range(0.0, 0.99))  # per layer
+    initial_sparsity: float = field(default=0.0, metadata=_range(0.0, 0.99))  # polynomial
+    schedule: Literal["polynomial", "constant"] = "polynomial"
+    # Fine-tuning steps (batches) where pruning starts and reaches its target, and the
+    # steps between mask updates; end_step -1 = a quarter of the fine-tuning's steps.
+    begin_step: int = field(default=0, metadata=_range(0, 100_000_000))
+    end_step: int = field(default=-1, metadata=_range(-1, 100_000_000))
+    frequency: int = field(default=10, metadata=_range(1, 100_000))
+    m_by_n: str | None = None  # structured sparsity "M:N" (M zeros in N), e.g. "2:4"
+    xnnpack_policy: bool = False  # TF-MOT PruneForLatencyOnXNNPack (1x1 convs only)
+    leave_dense: list[str] = field(default_factory=list)  # layer names never pruned/QAT
+    finetune_epochs: int = field(default=20, metadata=_range(1, 100_000))
+    # Adam, cosine-decayed over each fine-tuning; pruned digits CNNs recovered best from 3e-3
+    learning_rate: float = field(default=3e-3, metadata=_range(1e-12, 100.0))
+    qat: bool = False  # quantization-aware training of the base model (TF-MOT)
+    pqat: bool = False  # pruning-preserving QAT of the pruned model (needs prune)
+    qat_epochs: int = field(default=3, metadata=_range(1, 100_000))
+    variants: list[Literal[TFLITE_VARIANTS]] = field(  # post-training quantization
+        default_factory=lambda: list(TFLITE_VARIANTS)
+    )
+    int8_io: bool = False  # int8 variants take int8 inputs and give int8 outputs
+    int8_float_fallback: bool = False  # int8: keep float ops that have no int8 kernel
+    representative_examples: int = field(default=200, metadata=_range(1, 100_000))
+    latency_runs: int = field(default=100, metadata=_range(1, 100_000))  # 1-example invokes
+    throughput_batch: int = field(default=64, metadata=_range(1, 100_000))
+    num_threads: int = field(default=1, metadata=_range(1, 256))  # LiteRT interpreter
+    export_pruned: bool = False  # also a TF Serving SavedModel at <export.name>_pruned
+
+
+def _default_space() -> dict:
+    """The default search space: keys every zoo model has, ranges sensible on small data."""
+    return {
+        "train.learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2, "log": True},
+        "model.width": {"type": "int", "min": 16, "max": 128, "step": 16},
+        "model.depth": {"type": "int", "min": 1, "max": 3},
+        "model.dropout": {"type": "float", "min": 0.0, "max": 0.5, "step": 0.1},
+        "data.batch_size": {"type": "choice", "values": [32, 64, 128]},
+    }
+
+
+@dataclass
+class TuneConfig:
+    """`bigmodel tune`: the search algorithm, objective, budget and search space.
+
+    ``space`` maps a dotted config key to {type: int|float|choice|bool, min, max, log,
+    step, values}; bigmodel_tf.tuning.space validates it against the real keys.
+    """
+
+    algorithm: Literal["random", "grid", "bayesian", "hyperband", "evolution"] = "random"
+    objective: str = "val.accuracy"  # a number in metrics.json, as a dotted path
+    direction: Literal["auto", "max", "min"] = "auto"  # auto: min for a loss, else max
+    max_trials: int = field(default=10, metadata=_range(1, 100_000))
+    # epochs of every trial (train.epochs); Hyperband: the epochs of its longest trials
+    max_epochs: int = field(default=10, metadata=_range(1, 100_000))
+    executions_per_trial: int = field(default=1, metadata=_range(1, 100))  # objective = mean
+    max_consecutive_failures: int = field(default=3, metadata=_range(1, 100_000))
+    initial_points: int = field(default=3, metadata=_range(1, 100_000))  # bayesian: random
+    hyperband_factor: int = field(default=3, metadata=_range(2, 100))
+    population_size: int = field(default=5, metadata=_range(2, 10_000))  # evolution
+    tournament_size: int = field(default=2, metadata=_range(1, 10_000))
+    crossover_rate: float = field(default=0.7, metadata=_range(0.0, 1.0))  # per child
+    mutation_rate: float = field(default=0.3, metadata=_range(0.0, 1.0))  # per gene
+    elitism: int = field(default=1, metadata=_range(0, 10_000))  # best kept as parents
+    lr_finder_min: float = field(default=1e-6, metadata=_range(1e-12, 100.0))
+    lr_finder_max: float = field(default=1.0, metadata=_range(1e-12, 100.0))
+    lr_finder_steps: int = field(default=100, metadata=_range(10, 100_000))  # batches
+    space: dict[str, Any] = field(default_factory=_default_space)
 
 
 @dataclass
@@ -186,6 +334,9 @@ class ExperimentConfig:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
+    compression: CompressionConfig = field(default_factory=CompressionConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
 
 
 # Keys written by save_config for provenance; accepted (and ignored) when loading.
@@ -204,6 +355,8 @@ def _describe(tp: Any) -> str:
         return " or ".join(_describe(a) for a in typing.get_args(tp))
     if origin is list:
         return f"a list of {_describe(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return "a mapping"
     if tp is type(None):
         return "null"
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
@@ -234,9 +387,17 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
         if value not in allowed or isinstance(value, bool) != isinstance(allowed[0], bool):
             raise ConfigError(f"{key}: expected {_describe(tp)}, got {value!r}")
         return value
+    if origin is dict:  # free-form mappings (tune.space) are checked by their stage
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return value
     if origin is list:
         if isinstance(value, str):
-            value = yaml.safe_load(value) if value.strip().startswith("[") else value.split(",")
+            try:
+                value = yaml.safe_load(value) if value.strip().startswith("[") else (
+                    value.split(","))
+            except (yaml.YAMLError, ValueError, RecursionError):
+                raise ConfigError(f"{key}: expected {_describe(tp)}, got {value!r}") from None
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key}: expected {_describe(tp)}, got {value!r}")
         (item_type,) = typing.get_args(tp)
@@ -298,9 +459,13 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
         raise ConfigError(f"{where}: expected a mapping of keys, got {raw!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields) - (set(PROVENANCE_KEYS) if not prefix else set()))
+    # key=str: YAML keys may be numbers too; a key that is not printable is shown quoted,
+    # so that the message stays one line.
+    unknown = sorted(set(raw) - set(fields) - (set(PROVENANCE_KEYS) if not prefix else set()),
+                     key=str)
     if unknown:
         key = f"{prefix}{unknown[0]}"
+        key = key if key.isprintable() else repr(key)
         raise ConfigError(f"{key}: unknown key; allowed keys here: {', '.join(sorted(fields))}")
     values = {}
     for name, f in fields.items():
@@ -348,6 +513,13 @@ def _validate(cfg: ExperimentConfig) -> None:
             "train.reduce_on_plateau: cannot be combined with "
             f"train.schedule={t.schedule}; use schedule=constant or turn reduce_on_plateau off"
         )
+    if t.max_rollbacks and t.schedule != "constant":
+        raise ConfigError(
+            f"train.max_rollbacks: a rollback lowers the learning rate, which "
+            f"train.schedule={t.schedule} fixes in advance; use schedule=constant or "
+            "max_rollbacks=0"
+        )
+    _check_range("benchmark.devices", cfg.benchmark.devices, _range(1, 64))
     if t.clipnorm is not None and t.global_clipnorm is not None:
         raise ConfigError("train.clipnorm and train.global_clipnorm: set at most one of them")
     if t.schedule == "piecewise":
@@ -370,9 +542,57 @@ def _validate(cfg: ExperimentConfig) -> None:
             f"model.width: expected a multiple of model.num_heads ({cfg.model.num_heads}) "
             f"for the transformer, got {cfg.model.width}"
         )
+    _validate_evaluation(cfg)
+    _validate_compression(cfg.compression)
     for key, name in (("export.name", cfg.export.name), ("run_name", cfg.run_name)):
         if name is not None and (name in (".", "..") or any(c in name for c in "/\\")):
             raise ConfigError(f"{key}: expected a plain name without slashes, got {name!r}")
+
+
+def _validate_compression(c: CompressionConfig) -> None:
+    """Rules of the compression section: M:N format, PQAT needs pruning, variants."""
+    if c.m_by_n is not None:
+        m, sep, n = c.m_by_n.partition(":")
+        if not (sep and m.isdigit() and n.isdigit() and 0 < int(m) < int(n)):
+            raise ConfigError(
+                "compression.m_by_n: expected 'M:N' with 0 < M < N (e.g. '2:4'), "
+                f"got {c.m_by_n!r}"
+            )
+    if c.pqat and not c.prune:
+        raise ConfigError("compression.pqat: needs compression.prune=true (it fine-tunes the "
+                          "pruned model)")
+    if len(set(c.variants)) != len(c.variants):
+        raise ConfigError(f"compression.variants: expected no repeats, got {c.variants}")
+    if not (c.variants or c.qat or c.pqat):
+        raise ConfigError("compression.variants: expected at least one variant (or qat/pqat)")
+    if c.end_step != -1 and c.end_step <= c.begin_step:
+        raise ConfigError(
+            f"compression.end_step: expected -1 or a step after begin_step ({c.begin_step}), "
+            f"got {c.end_step}"
+        )
+
+
+def _validate_evaluation(cfg: ExperimentConfig) -> None:
+    """Rules of cross-validation, the data-size curve and the profiler range."""
+    d, e = cfg.data, cfg.evaluation
+    for key, folds in (("train.cv_folds", cfg.train.cv_folds), ("data.cv_folds", d.cv_folds)):
+        if folds == 1:
+            raise ConfigError(f"{key}: expected 0 (off) or at least 2 folds, got 1")
+    if d.cv_folds and d.cv_fold >= d.cv_folds:
+        raise ConfigError(
+            f"data.cv_fold: expected a fold id below data.cv_folds ({d.cv_folds}), "
+            f"got {d.cv_fold}"
+        )
+    if d.name == "tfrecord" and (d.cv_folds or d.train_fraction < 1 or cfg.train.cv_folds):
+        raise ConfigError(
+            "data.name=tfrecord: its split is fixed in the files; cross-validation and "
+            "data.train_fraction need an in-memory data set"
+        )
+    if len(e.profile_batches) not in (0, 2) or e.profile_batches[:1] > e.profile_batches[1:]:
+        raise ConfigError(
+            "evaluation.profile_batches: expected [] (off) or [first, last] batch numbers "
+            f"with first <= last, got {e.profile_batches}"
+        )
 
 
 # ---------------------------------------------------------------- public API
@@ -384,13 +604,13 @@ def parse_overrides(pairs: typing.Iterable[str]) -> dict:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip()
-        if not sep or not key or any(not part for part in key.split(".")):
+        if not sep or not key.isprintable() or any(not part for part in key.split(".")):
             raise ConfigError(f"--set {pair!r}: expected KEY=VALUE with a dotted key")
         value: Any = text  # "null"/"none" become None only where the key allows None
         if text.strip().startswith("["):
             try:
                 value = yaml.safe_load(text)
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError, RecursionError):
                 raise ConfigError(f"--set {key}: expected a YAML list, got {text!r}") from None
         node = nested
         *parents, leaf = key.split(".")
@@ -427,7 +647,8 @@ def read_yaml(path: str | Path) -> dict:
         raise ConfigError(f"--config {path}: cannot be read ({exc.__class__.__name__})") from None
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    # ValueError: an impossible date (2001-13-45); RecursionError: absurd nesting.
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"--config {path}: not valid YAML{where}") from None
@@ -468,6 +689,9 @@ def config_hash(cfg: ExperimentConfig) -> str:
     content = to_dict(cfg)
     content.pop("run_name", None)
     content.pop("export", None)
+    content.pop("benchmark", None)  # what a benchmark measures does not change a run
+    content.pop("compression", None)  # compressing a run does not change it
+    content.pop("tune", None)  # a search's settings do not change one training run
     blob = json.dumps(content, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
 

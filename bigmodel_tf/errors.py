@@ -30,3 +30,22 @@ class NotBuiltError(UserError):
 
 class TrainingDivergedError(UserError):
     """Training produced a NaN or infinite loss and was stopped."""
+
+
+class CompressionError(UserError):
+    """A layer or model cannot be pruned, quantized or converted as configured."""
+
+
+class ArtifactError(UserError):
+    """A model or exported file is refused: unsafe format or content, or not what its
+    manifest lists (sha256 mismatch, missing or unlisted files)."""
+
+
+class RunPreempted(BaseException):
+    """SIGTERM stopped the run (preemption); its backup is kept and a rerun resumes it.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way
+    swallows it. Exit status 75 is EX_TEMPFAIL ("try again later", sysexits.h).
+    """
+
+    exit_code = 75

@@ -21,7 +21,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from bigmodel_tf.config import ExperimentConfig
-from bigmodel_tf.data import tfrecord_io
+from bigmodel_tf.data import order, tfrecord_io
 from bigmodel_tf.data.augment import augmenter
 from bigmodel_tf.data.imbalance import class_weights, resampled_train
 from bigmodel_tf.data.splits import load_splits, source_modified
@@ -35,19 +35,54 @@ def _batch_size(cfg: ExperimentConfig, input_context: tf.distribute.InputContext
     return cfg.data.batch_size * tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def _records(cfg: ExperimentConfig, split: str, size: int) -> tf.data.Dataset:
+def _streams_records(cfg: ExperimentConfig, resampled: bool) -> bool:
+    """Whether a split is streamed from its TFRecord files rather than from memory.
+
+    Resampling needs every example's class up front, and data.skip_corrupt trains on the
+    records load_splits kept (streaming the files again would meet the bad ones).
+    """
+    return cfg.data.name == "tfrecord" and not resampled and not cfg.data.skip_corrupt
+
+
+def shard_policy(cfg: ExperimentConfig, split: str, num_input_pipelines: int) -> str:
+    """How a split is divided between input pipelines (workers): OFF, FILE or DATA.
+
+    FILE (each worker reads only its own shard files) when the split is read from at
+    least as many TFRecord files as there are pipelines; DATA (every worker reads all
+    records and keeps every n-th) for in-memory data, resampled streams or too few files.
+    """
+    if num_input_pipelines <= 1:
+        return "OFF"
+    resampled = split == "train" and cfg.data.imbalance.resample != "none"
+    if _streams_records(cfg, resampled) and (
+        len(tfrecord_io.shard_files(cfg.data.path, split)) >= num_input_pipelines
+    ):
+        return "FILE"
+    return "DATA"
+
+
+def _records(
+    cfg: ExperimentConfig, split: str, size: int,
+    input_context: tf.distribute.InputContext | None = None,
+) -> tf.data.Dataset:
     """Serialized records of one split's shards, read one shard after another.
 
     Sequential reading keeps the written order, which is the order of the in-memory
     split, so a TFRecord pipeline yields exactly the batches the in-memory one does (and
     trains to the same result). Parallel interleave made this slower on 2 cores
-    (DESIGN.md). The known size (checked by load_splits) gives the dataset a cardinality.
+    (DESIGN.md). The known size (checked by load_splits) gives the dataset a cardinality;
+    with an input context (FILE sharding) this pipeline reads every n-th file only.
     """
     files = tfrecord_io.shard_files(cfg.data.path, split)
-    return tf.data.Dataset.from_tensor_slices(files).interleave(
+    if input_context is not None:
+        files = files[input_context.input_pipeline_id::input_context.num_input_pipelines]
+    ds = tf.data.Dataset.from_tensor_slices(files).interleave(
         lambda f: tf.data.TFRecordDataset(f, compression_type=tfrecord_io.COMPRESSION),
         cycle_length=1,
-    ).apply(tf.data.experimental.assert_cardinality(size))
+    )
+    return ds if input_context is not None else ds.apply(
+        tf.data.experimental.assert_cardinality(size)
+    )
 
 
 def _cache(
@@ -95,20 +130,23 @@ def build_dataset(
     augment = augmenter(cfg, spec) if training else None
     resampled = training and cfg.data.imbalance.resample != "none"
     # Resampling needs the class of every example up front, hence the in-memory arrays.
-    streamed = cfg.data.name == "tfrecord" and not resampled
+    streamed = _streams_records(cfg, resampled)
 
+    policy = shard_policy(
+        cfg, split, input_context.num_input_pipelines if input_context is not None else 1
+    )
     if resampled:
         ds = resampled_train(cfg, arrays.x, arrays.y, spec)  # already shuffled
     elif streamed:
-        ds = _records(cfg, split, len(arrays.y))
+        ds = _records(cfg, split, len(arrays.y), input_context if policy == "FILE" else None)
     else:
         ds = tf.data.Dataset.from_tensor_slices((arrays.x, arrays.y))
-    if input_context is not None:
+    if policy == "DATA":
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     if streamed:  # in-memory arrays are cached already; caching them again doubles memory
         ds = _cache(ds, cfg, split, input_context)
-    if training and not resampled:
-        ds = ds.shuffle(cfg.data.shuffle_buffer, seed=cfg.seed, reshuffle_each_iteration=True)
+    if training and not resampled:  # the order is a function of (seed, epoch): order.py
+        ds = order.shuffle_by_epoch(ds, cfg.seed, cfg.data.shuffle_buffer)
     ds = ds.batch(_batch_size(cfg, input_context))
 
     weights = None

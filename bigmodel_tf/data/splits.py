@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from bigmodel_tf.config import ExperimentConfig, from_dict, to_dict
-from bigmodel_tf.data import tfrecord_io
+from bigmodel_tf.data import folds, salvage, tfrecord_io
 from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.data.registry import load_raw
 from bigmodel_tf.data.spec import DataSpec
@@ -78,6 +78,7 @@ def _split_indices(raw: RawData, cfg: ExperimentConfig) -> tuple[np.ndarray, ...
             f"data.name={cfg.data.name}: cannot split {len(raw.y)} examples stratified "
             f"({str(exc).splitlines()[0]})"
         ) from None
+    train, val = folds.select_train_val(raw.y, train, val, cfg)  # evaluation-stage hook
     return train, val, test
 
 
@@ -129,7 +130,10 @@ def _load(key: str) -> Splits:
     """Load and split the data set described by a cache key (see load_splits)."""
     cfg = from_dict(json.loads(key)["config"])
     if cfg.data.name == "tfrecord":
-        spec, arrays = tfrecord_io.read_splits(cfg.data.path)
+        spec, arrays = (
+            salvage.read_splits_skipping(cfg.data.path, cfg.data.max_corrupt_fraction)
+            if cfg.data.skip_corrupt else tfrecord_io.read_splits(cfg.data.path)
+        )
         return Splits(spec, **{s: _read_only(*arrays[s]) for s in tfrecord_io.SPLIT_NAMES})
     raw = load_raw(cfg)
     parts = [_read_only(raw.x[i], raw.y[i]) for i in _split_indices(raw, cfg)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,13 @@ def shard_files(folder: str | Path, split: str) -> list[str]:
     return files
 
 
+def op_error_reason(exc: tf.errors.OpError) -> str:
+    """The readable part of a TensorFlow error: no function-node prefix or op suffix."""
+    text = exc.message.splitlines()[0] if exc.message else type(exc).__name__
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    return text.split(" [Op:")[0].strip() or type(exc).__name__
+
+
 def _read_shard(path: str, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """All examples of one shard in memory; corruption is a DataError naming the file."""
     records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).batch(_READ_BATCH)
@@ -108,8 +116,9 @@ def _read_shard(path: str, input_shape: list[int]) -> tuple[np.ndarray, np.ndarr
             xs.append(x.numpy())
             ys.append(y.numpy())
     except tf.errors.OpError as exc:
-        reason = exc.message.splitlines()[0] if exc.message else exc.__class__.__name__
-        raise DataError(f"data.path: corrupt TFRecord shard {path} ({reason})") from None
+        raise DataError(
+            f"data.path: corrupt TFRecord shard {path} ({op_error_reason(exc)})"
+        ) from None
     return np.concatenate(xs), np.concatenate(ys)
 
 

@@ -1,66 +1,98 @@
 """Classification metrics of a trained model on the train, val and test splits.
 
-Reads the model and the split arrays; returns the plain dicts that go into metrics.json
-(DESIGN.md's schema): accuracy, loss, macro precision/recall/F1 and ROC-AUC (binary, or
-one-vs-rest macro for multiclass), computed with scikit-learn from the model's
-probabilities.
+Reads class probabilities (a model's predictions) and true class ids; returns the plain
+dicts that go into metrics.json (DESIGN.md's schema, extended): accuracy, log loss,
+precision/recall/F1 (macro and weighted), ROC-AUC (binary, or one-vs-rest macro for
+multiclass), PR-AUC (average precision, one-vs-rest macro for multiclass), the expected
+calibration error, per-class precision/recall/F1/support and the confusion matrix, all
+computed with scikit-learn. The same function scores the scikit-learn baselines.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn import metrics as skm
+from sklearn.preprocessing import label_binarize
+
+from bigmodel_tf.evaluation.calibration import expected_calibration_error
+
+SPLIT_NAMES = ("train", "val", "test")
+PROBABILITY_EPSILON = 1e-7  # Keras' clipping epsilon: one confident mistake stays finite
 
 
-def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict:
-    """Accuracy, log loss, macro precision/recall/F1 and ROC-AUC from class probabilities."""
-    probs = np.asarray(probs, dtype=np.float64)
-    labels = np.arange(probs.shape[1])
-    y_pred = probs.argmax(axis=1)
-    # Clip so one confident mistake gives a large, finite loss (as Keras does, eps 1e-7).
-    clipped = np.clip(probs, 1e-7, 1.0)
-    clipped /= clipped.sum(axis=1, keepdims=True)
-    result = {
-        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "loss": float(skm.log_loss(y_true, clipped, labels=labels)),
-        "precision_macro": float(
-            skm.precision_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
-        ),
-        "recall_macro": float(
-            skm.recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
-        ),
-        "f1_macro": float(
-            skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
-        ),
-        "roc_auc": _roc_auc(y_true, clipped),
-    }
-    return result
+def clip_probabilities(probs: np.ndarray) -> np.ndarray:
+    """Probabilities clipped to [eps, 1] and renormalized (float64), as Keras' loss does."""
+    clipped = np.clip(np.asarray(probs, dtype=np.float64), PROBABILITY_EPSILON, 1.0)
+    return clipped / clipped.sum(axis=1, keepdims=True)
 
 
 def _roc_auc(y_true: np.ndarray, probs: np.ndarray) -> float | None:
     """ROC-AUC (one-vs-rest macro for multiclass); None when a split lacks a class."""
     if len(np.unique(y_true)) != probs.shape[1]:
         return None
-    if probs.shape[1] == 2:
+    if probs.shape[1] == 2:  # the same for either class as the positive one
         return float(skm.roc_auc_score(y_true, probs[:, 1]))
     return float(skm.roc_auc_score(y_true, probs, multi_class="ovr", average="macro"))
 
 
-def evaluate_splits(model, splits, batch_size: int = 256) -> dict:
-    """Metrics of ``model`` on every split of a ``Splits`` object, keyed by split name."""
-    results = {}
-    for name in ("train", "val", "test"):
-        arrays = getattr(splits, name)
-        probs = model.predict(arrays.x, batch_size=batch_size, verbose=0)
-        results[name] = classification_metrics(arrays.y, probs)
-    return results
+def _pr_auc(y_true: np.ndarray, probs: np.ndarray, positive: int) -> float | None:
+    """Average precision of the positive class (binary) or macro; None if a class is absent."""
+    if len(np.unique(y_true)) != probs.shape[1]:
+        return None
+    if probs.shape[1] == 2:
+        return float(skm.average_precision_score(y_true == positive, probs[:, positive]))
+    onehot = label_binarize(y_true, classes=np.arange(probs.shape[1]))
+    return float(skm.average_precision_score(onehot, probs, average="macro"))
 
 
-def diagnose_fit(results: dict, cfg) -> str:
-    """good_fit, overfit or underfit from the train accuracy and the train–val gap."""
-    train_acc, val_acc = results["train"]["accuracy"], results["val"]["accuracy"]
-    if train_acc < cfg.evaluation.underfit_accuracy:
-        return "underfit"
-    if train_acc - val_acc > cfg.evaluation.overfit_gap:
-        return "overfit"
-    return "good_fit"
+def per_class_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> dict:
+    """Precision, recall, F1 and support of every class, keyed by class name."""
+    labels = np.arange(len(class_names))
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    return {
+        name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for name, p, r, f, s in zip(class_names, precision, recall, f1, support, strict=True)
+    }
+
+
+def classification_metrics(
+    y_true: np.ndarray, probs: np.ndarray, class_names: list[str] | None = None,
+    calibration_bins: int = 10, positive: int = 1,
+) -> dict:
+    """Every metrics.json number of one split, from true class ids and class probabilities.
+
+    ``positive`` is the class id whose average precision is the binary PR-AUC.
+    """
+    clipped = clip_probabilities(probs)
+    labels = np.arange(clipped.shape[1])
+    names = class_names or [str(i) for i in labels]
+    y_pred = clipped.argmax(axis=1)
+    result = {"accuracy": float(skm.accuracy_score(y_true, y_pred)),
+              "loss": float(skm.log_loss(y_true, clipped, labels=labels))}
+    for average in ("macro", "weighted"):
+        precision, recall, f1, _ = skm.precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=average, zero_division=0
+        )
+        result.update({f"precision_{average}": float(precision),
+                       f"recall_{average}": float(recall), f"f1_{average}": float(f1)})
+    result.update({
+        "roc_auc": _roc_auc(y_true, clipped),
+        "pr_auc": _pr_auc(y_true, clipped, positive),
+        "ece": expected_calibration_error(y_true, clipped, calibration_bins),
+        "examples": int(len(y_true)),
+        "per_class": per_class_metrics(y_true, y_pred, names),
+        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    })
+    return result
+
+
+def predict_splits(model, splits, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """The model's class probabilities on every split of a ``Splits``, keyed by split name."""
+    return {
+        name: np.asarray(model.predict(getattr(splits, name).x, batch_size=batch_size,
+                                       verbose=0), dtype=np.float64)
+        for name in SPLIT_NAMES
+    }
+

@@ -28,6 +28,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from bigmodel_tf.config import ExperimentConfig, export_name
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export.client import SIGNATURE_NAME
+from bigmodel_tf.export.manifest import write_manifest
 from bigmodel_tf.export.warmup import write_warmup_file
 
 # Another exporter may claim the same version between our look-up and rename; retry then.
@@ -91,11 +92,13 @@ def export_serving_model(
     export_dir: str | Path,
     name: str,
     warmup_inputs: np.ndarray | None = None,
+    cfg: ExperimentConfig | None = None,
 ) -> Path:
     """Export ``model`` as version N+1 of ``<export_dir>/<name>`` and return the version path.
 
     ``warmup_inputs`` (raw examples, [n, *input_shape]) become the warm-up requests; with
-    None or no examples, no warm-up file is written.
+    None or no examples, no warm-up file is written. The version's ``manifest.json`` lists
+    the sha256 of every file, with ``cfg``'s hash and the library versions (manifest.py).
     """
     base = Path(export_dir) / name
     base.mkdir(parents=True, exist_ok=True)
@@ -107,6 +110,7 @@ def export_serving_model(
         write_saved_model(model, spec, tmp)
         if warmup_inputs is not None and len(warmup_inputs):
             write_warmup_file(tmp, warmup_inputs, name, spec)
+        write_manifest(tmp, cfg)
         return _publish(tmp, base)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -123,7 +127,7 @@ def export_for_config(
     if not cfg.export.enabled:
         return None
     warmup = None if examples is None else np.asarray(examples)[: cfg.export.warmup_examples]
-    return export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup)
+    return export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup, cfg)
 
 
 def signature_info(path: str | Path, signature_name: str = SIGNATURE_NAME) -> dict:

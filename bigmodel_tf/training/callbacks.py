@@ -1,22 +1,30 @@
 """Training callbacks: Keras' own, ordered, plus three small ones Keras lacks.
 
-Keras supplies EarlyStopping, ModelCheckpoint, BackupAndRestore, CSVLogger, TensorBoard
-and ReduceLROnPlateau. Added here: the learning rate in the epoch logs (so CSVLogger and
-TensorBoard record it), a NaN guard that raises a typed error (Keras' TerminateOnNaN stops
-"gracefully", after which BackupAndRestore deletes its backup), and a throughput meter.
-Order matters: the learning-rate logger runs before the loggers that read ``logs``.
+Keras supplies EarlyStopping, ModelCheckpoint, CSVLogger, TensorBoard and
+ReduceLROnPlateau; the run backup (backup.py) replaces its BackupAndRestore so that a
+resume is exact, with DataEpoch (data/order.py) and StopOnPreemption (preemption.py)
+beside it. Added here: the learning rate in the epoch logs (so CSVLogger and
+TensorBoard record it), the loss blow-up guard (blowup.py: rollback, or a typed error where
+Keras' TerminateOnNaN would stop "gracefully" and BackupAndRestore delete its backup), and
+a throughput meter. Order matters: the guard rolls back before the backup is written, and
+the learning-rate logger runs before the loggers that read ``logs``. A non-chief worker of
+a multi-worker run restores from the chief's backup and never writes it (workers.py).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import keras
 
-from bigmodel_tf.errors import TrainingDivergedError
+from bigmodel_tf.data.order import DataEpoch
+from bigmodel_tf.evaluation.tensorboard_logging import profile_batch
+from bigmodel_tf.training.backup import RunBackup
+from bigmodel_tf.training.blowup import BlowupGuard
 from bigmodel_tf.training.optim import current_learning_rate
+from bigmodel_tf.training.preemption import StopOnPreemption
+from bigmodel_tf.training.workers import chief_run_dir
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -28,25 +36,15 @@ class LearningRateLogger(keras.callbacks.Callback):
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
 
 
-class StopOnNaN(keras.callbacks.Callback):
-    """Raises TrainingDivergedError on a NaN or infinite loss, keeping the backup intact."""
+class RestoreOnlyBackup(RunBackup):
+    """RunBackup that restores from the chief's backup and never writes it.
 
-    def __init__(self):
-        super().__init__()
-        self.epoch = 0
+    Non-chief workers use it: only the chief writes the backup, so every worker resumes
+    from the same epoch (a per-worker backup could be one epoch apart after a crash).
+    """
 
-    def on_epoch_begin(self, epoch, logs=None):
-        """Remember the epoch for the error message."""
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        """Check the running loss after every batch."""
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise TrainingDivergedError(
-                f"training diverged: the loss became {float(loss)} in epoch {self.epoch + 1}, "
-                f"batch {batch + 1}; lower train.learning_rate or set train.global_clipnorm"
-            )
+    def on_epoch_end(self, epoch, logs=None):
+        """The chief saves the backup; this worker does not."""
 
 
 class ThroughputMeter(keras.callbacks.Callback):
@@ -79,18 +77,22 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
     """The configured callback list, in the order Keras must run them."""
     t = cfg.train
     ckpt = run_dir / "checkpoints"
+    chief_backup = chief_run_dir(run_dir) / "checkpoints" / "backup"
+    backup = (
+        RunBackup(ckpt / "backup", history_csv=run_dir / "history.csv")
+        if chief_backup == ckpt / "backup" else RestoreOnlyBackup(chief_backup)
+    )
     callbacks = [
         ThroughputMeter(examples_per_epoch),
-        StopOnNaN(),
+        BlowupGuard(t.blowup_factor, t.max_rollbacks, t.rollback_lr_factor),
         LearningRateLogger(),
-        keras.callbacks.BackupAndRestore(str(ckpt / "backup"), double_checkpoint=True),
         keras.callbacks.ModelCheckpoint(
             str(ckpt / "best.keras"), monitor=t.monitor, save_best_only=True
         ),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(
             log_dir=str(run_dir / "tensorboard"), histogram_freq=t.histogram_freq,
-            write_graph=True,
+            write_graph=True, profile_batch=profile_batch(cfg),
         ),
     ]
     if t.reduce_on_plateau:
@@ -101,4 +103,8 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=t.monitor, patience=t.early_stopping_patience, restore_best_weights=True
         ))
-    return callbacks
+    # Last: the backup saves what the others decided this epoch and restores them after
+    # their own on_train_begin (backup.py); DataEpoch keys the data order to the epoch;
+    # StopOnPreemption turns SIGTERM into a stop at a batch boundary (preemption.py).
+    backup.peers = list(callbacks)
+    return [*callbacks, backup, DataEpoch(), StopOnPreemption()]

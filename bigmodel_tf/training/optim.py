@@ -3,18 +3,32 @@
 All of it is Keras 3's own machinery: the optimizers carry clipping (clipnorm,
 global_clipnorm), gradient accumulation and EMA weight averaging as constructor options,
 and the schedules are ``keras.optimizers.schedules``. Schedules are defined in epochs in
-the config and converted to optimizer steps here.
+the config and converted to optimizer steps here; the base rate is scaled for the number
+of replicas by ``runtime.lr_scaling``.
 """
 
 from __future__ import annotations
 
+import math
+
 import keras
+import tensorflow as tf
 
 
-def learning_rate_schedule(cfg, steps_per_epoch: int):
+def scaled_learning_rate(cfg, replicas: int) -> float:
+    """train.learning_rate scaled for the replicas by runtime.lr_scaling.
+
+    data.batch_size is per replica, so the global batch grows with the replicas; ``linear``
+    multiplies the rate by the replicas (Goyal et al. 2017), ``sqrt`` by their square root.
+    """
+    factor = {"none": 1.0, "linear": replicas, "sqrt": math.sqrt(replicas)}
+    return cfg.train.learning_rate * factor[cfg.runtime.lr_scaling]
+
+
+def learning_rate_schedule(cfg, steps_per_epoch: int, replicas: int = 1):
     """The learning rate: a float (constant) or a Keras schedule counted in steps."""
     t = cfg.train
-    lr = t.learning_rate
+    lr = scaled_learning_rate(cfg, replicas)
     # With gradient accumulation the optimizer applies one update per k batches.
     steps = max(1, steps_per_epoch // t.gradient_accumulation_steps)
     if t.schedule == "exponential":
@@ -38,8 +52,9 @@ def learning_rate_schedule(cfg, steps_per_epoch: int):
 def build_optimizer(cfg, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """A Keras optimizer with the configured schedule, clipping, accumulation and EMA."""
     t = cfg.train
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync  # compile runs in the scope
     common = {
-        "learning_rate": learning_rate_schedule(cfg, steps_per_epoch),
+        "learning_rate": learning_rate_schedule(cfg, steps_per_epoch, replicas),
         "clipnorm": t.clipnorm,
         "global_clipnorm": t.global_clipnorm,
         "use_ema": t.ema,

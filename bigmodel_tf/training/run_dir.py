@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from bigmodel_tf.config import PROVENANCE_KEYS, ExperimentConfig, run_name, to_d
 from bigmodel_tf.errors import RunDirError
 
 RUNS_ROOT = Path("runs")
+WORKERS_DIR = "workers"  # non-chief workers' directories inside a multi-worker run
 
 
 def resolve_run_dir(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> Path:
@@ -50,7 +52,8 @@ def config_differences(saved: dict, current: dict) -> list[str]:
 def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
     """``new``, ``resume`` or ``finished``; refuses a directory made by another config."""
     config_file = run_dir / "config.yaml"
-    if not run_dir.exists() or not any(run_dir.iterdir()):
+    # workers/ holds a multi-worker run's non-chief copies; it may appear before config.yaml.
+    if not run_dir.exists() or all(p.name == WORKERS_DIR for p in run_dir.iterdir()):
         return "new"
     if not config_file.exists():
         raise RunDirError(
@@ -62,14 +65,32 @@ def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
     except (OSError, yaml.YAMLError):
         raise RunDirError(f"{config_file}: unreadable; choose a new run directory") from None
     diffs = config_differences(saved, to_dict(cfg))
-    # run_name only names the directory; the export section does not change training.
-    diffs = [d for d in diffs if not d.startswith(("run_name:", "export."))]
+    # run_name only names the directory; export and benchmark do not change training.
+    diffs = [d for d in diffs if not d.startswith(("run_name:", "export.", "benchmark.", "tune."))]
     if diffs:
         raise RunDirError(
             f"{run_dir}: holds a run with a different config ({'; '.join(diffs[:5])}); "
-            "use --run-dir with a new directory"
+            "use --force-new-run (the old run is moved aside) or a new --run-dir"
         )
     return "finished" if (run_dir / "metrics.json").exists() else "resume"
+
+
+def set_aside(run_dir: Path) -> Path | None:
+    """Move an existing run directory to ``<name>.replaced-<UTC time>`` (--force-new-run).
+
+    Nothing is deleted: the old run stays next to the new one. Returns the new place of
+    the old run, or None when there was nothing to move.
+    """
+    if not run_dir.exists() or not any(run_dir.iterdir()):
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}")
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}-{suffix}")
+    os.rename(run_dir, target)
+    return target
 
 
 def write_json(path: Path, content: Any) -> None:

@@ -1,7 +1,8 @@
 """The train stage: ``run_train(cfg, run_dir) -> TrainResult``.
 
 Reads the config and the data, builds the model under the chosen strategy, compiles and
-fits it in one place, then writes the run directory (DESIGN.md): config.yaml,
+fits it in one place (multi-worker runs train in custom_loop.py, since Keras 3's fit fails
+there), then writes the run directory (DESIGN.md): config.yaml,
 data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras and, last,
 metrics.json, whose presence marks the run finished. Exports the TF Serving SavedModel
 when ``export.enabled``.
@@ -17,18 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 
 from bigmodel_tf.config import ExperimentConfig, replace, save_config
 from bigmodel_tf.data import build_dataset, load_splits
-from bigmodel_tf.errors import NotBuiltError
-from bigmodel_tf.evaluation.metrics import diagnose_fit, evaluate_splits
+from bigmodel_tf.evaluation.stage import run_evaluation
 from bigmodel_tf.export import export_for_config
+from bigmodel_tf.export.manifest import write_manifest
 from bigmodel_tf.models import build_model
+from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
+from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
+from bigmodel_tf.training.doctor import log_preflight
 from bigmodel_tf.training.optim import build_optimizer
 from bigmodel_tf.training.run_dir import read_json, run_state, save_model, write_json
-from bigmodel_tf.training.runtime import configure_runtime
+from bigmodel_tf.training.runtime import configure_runtime, is_multi_worker
+from bigmodel_tf.training.workers import for_this_worker
 
 log = logging.getLogger("bigmodel_tf.training")
 
@@ -81,9 +85,10 @@ def _steps_per_epoch(dataset, fallback_examples: int, global_batch: int) -> int:
 
 def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     """Train the configured model into ``run_dir`` (resuming it if unfinished)."""
+    cfg, run_dir = for_this_worker(cfg, run_dir)  # non-chief workers write apart
     state = run_state(cfg, run_dir)
     if state == "finished":
-        log.info("%s already finished; not retraining (use a new --run-dir)", run_dir)
+        log.info("%s already finished; not retraining (--force-new-run starts over)", run_dir)
         return TrainResult(run_dir, read_json(run_dir / "metrics.json"), already_finished=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
@@ -92,15 +97,10 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         # Not saved in config.yaml: the default location follows the run directory.
         cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])
     strategy = configure_runtime(cfg)
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).
-        raise NotBuiltError(
-            "TF_CONFIG is set: multi-worker training needs the custom distributed loop, "
-            "which is not built yet; unset TF_CONFIG to train on this machine's devices"
-        )
     splits = load_splits(cfg)
     splits.spec.save(run_dir / "data_spec.json")
     global_batch = cfg.data.batch_size * strategy.num_replicas_in_sync
+    log_preflight(cfg, strategy, len(splits.train.y))
     with strategy.scope():
         train_ds = build_dataset(cfg, "train")
         val_ds = build_dataset(cfg, "val")
@@ -112,18 +112,22 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         cfg.model.name, f"{model.count_params():,}", len(splits.train.y), steps, global_batch,
     )
     callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
-    history = model.fit(
-        train_ds, validation_data=val_ds, epochs=cfg.train.epochs,
-        callbacks=callbacks, verbose=_verbosity(cfg),
-    )
+    if is_multi_worker(strategy):
+        # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).
+        history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
+        model = local_copy(model)
+    else:
+        history = model.fit(
+            train_ds, validation_data=val_ds, epochs=cfg.train.epochs,
+            callbacks=callbacks, verbose=_verbosity(cfg),
+        )
     meter = next(c for c in callbacks if isinstance(c, ThroughputMeter))
     save_model(model, run_dir / "model.keras")
+    write_manifest(run_dir, cfg, ["model.keras"])  # sha256 checked on load (loading.py)
 
-    results = evaluate_splits(model, splits)
     rows = _epoch_rows(run_dir / "history.csv")
     metrics = {
-        **results,
-        "diagnosis": diagnose_fit(results, cfg),
+        **run_evaluation(cfg, model, splits, run_dir),  # plots/, report.md, TensorBoard
         "epochs_run": len(rows),
         "train_examples_per_sec": round(meter.examples_per_sec, 1),
         "replicas": strategy.num_replicas_in_sync,
@@ -134,6 +138,7 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     if export_path:
         metrics["export_path"] = str(export_path)
     write_json(run_dir / "metrics.json", metrics)
+    remove_backup(run_dir)  # kept until now, so a crash above resumes without retraining
     return TrainResult(
         run_dir, metrics, model, export_path, resumed=state == "resume", history=history.history
     )

@@ -1,0 +1,107 @@
+"""Input suite: the same TFRecord records read three ways, examples per second.
+
+(a) a Python generator: a pure-Python GZIP TFRecord reader, one ``tf.train.Example`` parsed
+    per record in Python, wrapped in ``Dataset.from_generator`` and batched — the common
+    first attempt;
+(b) plain tf.data: ``TFRecordDataset`` -> per-example parse -> batch, without cache,
+    prefetch or parallelism;
+(c) the project's pipeline, ``build_dataset(cfg, "train")``: shards read in order, cached,
+    shuffled, batched first and parsed a batch at a time, prefetched (data/pipeline.py).
+
+Every variant reads the train split of the same folder written by ``bigmodel data
+convert``. Each pass is timed; (c)'s first pass fills its cache and is reported apart
+("cold"); the ratios use the best pass of each variant.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from bigmodel_tf.benchmarks.timing import iterate_seconds, summary
+from bigmodel_tf.data import build_dataset, tfrecord_io
+
+
+def read_gzip_records(path: str | Path) -> Iterator[bytes]:
+    """The records of one GZIP TFRecord file, read in pure Python (CRCs not checked)."""
+    with gzip.open(path, "rb") as handle:
+        while header := handle.read(12):  # uint64 length + uint32 CRC of the length
+            (length,) = struct.unpack("<Q", header[:8])
+            record = handle.read(length)
+            handle.read(4)  # CRC of the data
+            yield record
+
+
+def generator_dataset(files: list[str], input_shape: list[int], batch: int) -> tf.data.Dataset:
+    """(a) Records parsed one by one in a Python generator, batched by tf.data."""
+
+    def examples():
+        for path in files:
+            for record in read_gzip_records(path):
+                feature = tf.train.Example.FromString(record).features.feature
+                x = np.asarray(feature["x"].float_list.value, np.float32).reshape(input_shape)
+                yield x, np.int32(feature["y"].int64_list.value[0])
+
+    signature = (tf.TensorSpec(input_shape, tf.float32), tf.TensorSpec([], tf.int32))
+    return tf.data.Dataset.from_generator(examples, output_signature=signature).batch(batch)
+
+
+def plain_dataset(files: list[str], input_shape: list[int], batch: int) -> tf.data.Dataset:
+    """(b) TFRecordDataset, one example parsed per call, batched; nothing else."""
+
+    def parse_one(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x, y = tfrecord_io.parse_batch(record[None], input_shape)
+        return x[0], y[0]
+
+    return tf.data.TFRecordDataset(files, compression_type=tfrecord_io.COMPRESSION).map(
+        parse_one).batch(batch)
+
+
+def _passes(dataset: tf.data.Dataset, passes: int) -> tuple[list[float], int]:
+    """Seconds of each of ``passes`` reads of ``dataset`` and the examples of one pass."""
+    seconds, examples = [], 0
+    for _ in range(passes):
+        elapsed, examples = iterate_seconds(dataset)
+        seconds.append(elapsed)
+    return seconds, examples
+
+
+def run_input(records_cfg, repeats: int) -> dict:
+    """The three variants side by side on ``records_cfg``'s TFRecord folder."""
+    spec = tfrecord_io.spec_from_meta(tfrecord_io.read_meta(records_cfg.data.path))
+    files = tfrecord_io.shard_files(records_cfg.data.path, "train")
+    batch, passes = records_cfg.data.batch_size, records_cfg.benchmark.input_passes
+    times: dict[str, list[float]] = {"generator": [], "plain_tf_data": [], "pipeline": []}
+    cold, examples = [], 0
+    for _ in range(repeats):
+        for name, make in (
+            ("generator", lambda: generator_dataset(files, spec.input_shape, batch)),
+            ("plain_tf_data", lambda: plain_dataset(files, spec.input_shape, batch)),
+            ("pipeline", lambda: build_dataset(records_cfg, "train")),
+        ):
+            # The generator is slow: one pass per repeat is enough to time it.
+            seconds, examples = _passes(make(), 1 if name == "generator" else passes)
+            if name == "pipeline":
+                cold.append(seconds.pop(0))
+            times[name] += seconds
+    rows = {name: summary(seconds, examples) for name, seconds in times.items()}
+    rows["pipeline_cold_first_pass"] = summary(cold, examples)
+    best = {name: rows[name]["best_per_sec"] for name in times}
+    return {
+        "examples_per_pass": examples,
+        "batch_size": batch,
+        "shards": len(files),
+        "examples_per_sec": rows,
+        "ratios": {
+            "pipeline_vs_generator": round(best["pipeline"] / best["generator"], 2),
+            "pipeline_vs_plain_tf_data": round(best["pipeline"] / best["plain_tf_data"], 2),
+            "plain_tf_data_vs_generator": round(best["plain_tf_data"] / best["generator"], 2),
+            "cold_pipeline_vs_generator": round(
+                rows["pipeline_cold_first_pass"]["best_per_sec"] / best["generator"], 2),
+        },
+    }

@@ -1,0 +1,112 @@
+"""The benchmark report as Markdown: the Must-show figures first, then one table per suite.
+
+Reads the result dict ``runner.run_benchmarks`` builds (the same content as
+benchmark.json) and returns Markdown text; every number comes from that dict.
+"""
+
+from __future__ import annotations
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _must_show(checks: dict) -> list[str]:
+    """The issue's targets, measured value and verdict."""
+    rows = [[name, check["value"], check["target"], "yes" if check["met"] else "**no**"]
+            for name, check in checks.items()]
+    return ["## Must show", "", *_table(["figure", "measured", "target", "met"], rows)]
+
+
+def _input(r: dict) -> list[str]:
+    """Examples per second of the three readers."""
+    rows = [[name, f"{v['best_per_sec']:,.0f}", f"{v['median_per_sec']:,.0f}"]
+            for name, v in r["examples_per_sec"].items()]
+    ratios = [[name, value] for name, value in r["ratios"].items()]
+    return [f"## Input ({r['examples_per_pass']} train examples per pass, batch "
+            f"{r['batch_size']}, {r['shards']} GZIP shards)", "",
+            *_table(["reader", "examples/s (best)", "examples/s (median)"], rows),
+            *_table(["ratio", "value"], ratios)]
+
+
+def _input_bound(r: dict) -> list[str]:
+    """Step time with the pipeline and with in-memory tensors."""
+    rows = [[name, ms] for name, ms in r["step_ms"].items()] + [["ratio", r["ratio"]]]
+    return [f"## Input-bound check ({r['steps_per_epoch']} steps/epoch, batch "
+            f"{r['batch_size']})", "", *_table(["data", "step ms (best)"], rows)]
+
+
+def _overhead(r: dict) -> list[str]:
+    """Epoch time of bare fit and of fit with bigmodel's callbacks, and each callback's."""
+    rows = [[name, s] for name, s in r["best_epoch_seconds"].items()]
+    rows += [[f"inside {name}", s] for name, s in r["callback_seconds_per_epoch"].items()]
+    rows += [["overhead: time inside the callbacks / bare epoch", f"{100 * r['overhead']:.2f} %"],
+             ["overhead: best epoch times, end to end (load-sensitive)",
+              f"{100 * r['overhead_end_to_end']:.2f} %"]]
+    return [f"## Overhead ({r['steps_per_epoch']} steps/epoch, validation included)", "",
+            *_table(["fit", "seconds per epoch"], rows)]
+
+
+def _precision(r: dict) -> list[str]:
+    """Throughput per precision and compiler setting."""
+    rows = [[name, f"{rate:,.0f}", r["ratio_to_float32"][name]]
+            for name, rate in r["examples_per_sec"].items()]
+    return [f"## Precision and compiler (batch {r['batch_size']})", "",
+            *_table(["setting", "train examples/s", "x float32"], rows)]
+
+
+def _scaling(r: dict) -> list[str]:
+    """Throughput per number of logical devices."""
+    rows = [[row["devices"], row["replicas"], row["global_batch"],
+             f"{row['examples_per_sec']:,.0f}", row["speedup"], row["efficiency"]]
+            for row in r["rows"]]
+    return [f"## Scaling (logical CPU devices on {r['physical_cores']} physical cores; "
+            f"{r['per_replica_batch']} per replica)", "",
+            *_table(["devices", "replicas", "global batch", "examples/s", "speed-up",
+                     "efficiency"], rows)]
+
+
+def _utilization(r: dict) -> list[str]:
+    """Model FLOP/s against matmul FLOP/s."""
+    rows = [[p, r[p]["train_gflops_per_sec"], r[p]["matmul_gflops_per_sec"],
+             f"{100 * r[p]['utilization']:.1f} %"] for p in ("float32", "mixed_bfloat16")]
+    return [f"## Utilization ({r['train_flops_per_example']:,} training FLOPs per example = "
+            f"3 x forward; matmul {r['matmul_size']}x{r['matmul_size']})", "",
+            *_table(["precision", "model GFLOP/s", "matmul GFLOP/s", "utilization"], rows)]
+
+
+def _tflite(r: dict) -> list[str]:
+    """Latency and throughput per TFLite variant, or why there are none."""
+    if r["status"] != "measured":
+        return ["## TFLite", "", f"Not measured: {r['reason']}.", ""]
+    rows = [[name, v["bytes"], v["latency_ms"], v["latency_ms_when_compressed"],
+             f"{v['throughput_examples_per_sec']:,.0f}", v["test_accuracy"]]
+            for name, v in r["variants"].items()]
+    return [f"## TFLite ({r['tflite_dir']}, {r['threads']} thread(s))", "",
+            *_table(["variant", "bytes", "latency ms", "latency ms at compress time",
+                     "examples/s", "test accuracy"], rows)]
+
+
+SECTIONS = {"input": _input, "input_bound": _input_bound, "overhead": _overhead,
+            "precision": _precision, "scaling": _scaling, "utilization": _utilization,
+            "tflite": _tflite}
+
+
+def markdown(result: dict) -> str:
+    """The whole report."""
+    machine = result["machine"]
+    lines = [
+        "# bigmodel benchmark", "",
+        f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; TensorFlow "
+        f"{machine['tensorflow']}, Keras {machine['keras']}. Load average (1/5/15 min) "
+        f"before {result['load_average_before']}, after {result['load_average_after']}: "
+        "other work on this CPU slows every figure; each is the best of "
+        f"{result['repeats']} repeats. Reproduce: `{result['command']}`.", "",
+        *_must_show(result["must_show"]),
+    ]
+    for name, suite in result["suites"].items():
+        lines += SECTIONS[name](suite)
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""`bigmodel benchmark`: run the configured suites and write benchmark.json and .md.
+
+Reads the experiment config (model, data, batch, precision) and its ``benchmark``
+section (suites, epochs, repeats, device counts); writes into the run directory
+(default ``runs/benchmark-<time>``): config.yaml, records/ (the data set as TFRecords,
+for the input suites), benchmark.json and benchmark.md, each written atomically. The
+machine, its load average before and after, and the Must-show checks of the issue are
+part of the result.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from bigmodel_tf.benchmarks import compute, inputs, loop, scaling, tflite
+from bigmodel_tf.benchmarks.report import markdown
+from bigmodel_tf.benchmarks.timing import load_average
+from bigmodel_tf.config import ExperimentConfig, replace, save_config
+from bigmodel_tf.data import convert_to_tfrecord
+from bigmodel_tf.training.run_dir import write_json
+
+# The issue's targets: (suite, how to read the value, comparison, target).
+TARGETS = {
+    "pipeline vs generator (x, examples/s)": (
+        "input", lambda r: r["ratios"]["pipeline_vs_generator"], "ge", 5.0),
+    "input-bound ratio (step time, pipeline / in memory)": (
+        "input_bound", lambda r: r["ratio"], "le", 1.10),
+    "`bigmodel train` overhead vs bare fit (time in its callbacks / epoch)": (
+        "overhead", lambda r: r["overhead"], "le", 0.05),
+}
+
+
+def machine_info() -> dict:
+    """CPU, cores, memory and library versions of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        cpu = next(ln.split(":", 1)[1].strip() for ln in text.splitlines()
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": cores, "memory_gb": round(memory, 1),
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def records_config(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
+    """The config reading TFRecords: its own folder, or its data set converted once."""
+    if cfg.data.name == "tfrecord":
+        return cfg
+    out = run_dir / "records"
+    if not (out / "spec.json").exists():
+        convert_to_tfrecord(cfg, out)
+    return replace(cfg, ["data.name=tfrecord", f"data.path={out}"])
+
+
+def must_show(suites: dict) -> dict:
+    """Each target of the issue whose suite ran: value, target and whether it is met."""
+    checks = {}
+    for name, (suite, read, comparison, target) in TARGETS.items():
+        if suite in suites:
+            value = read(suites[suite])
+            met = value >= target if comparison == "ge" else value <= target
+            checks[name] = {"value": value, "target": f"{'≥' if comparison == 'ge' else '≤'} "
+                                                      f"{target:g}", "met": met}
+    return checks
+
+
+def _run_suites(cfg: ExperimentConfig, run_dir: Path) -> dict:
+    """Every configured suite, in a fixed order; {suite: result}."""
+    repeats, wanted = cfg.benchmark.repeats, set(cfg.benchmark.suites)
+    records = records_config(cfg, run_dir) if wanted & {"input", "input_bound"} else None
+    suites: dict = {}
+    steps = [
+        ("input", lambda: inputs.run_input(records, repeats)),
+        ("input_bound", lambda: loop.run_input_bound(records, repeats)),
+        ("overhead", lambda: loop.run_overhead(cfg, repeats)),
+        ("precision", lambda: compute.run_precision(cfg, repeats)),
+        ("utilization", lambda: compute.run_utilization(cfg, repeats, suites.get("precision"))),
+        ("scaling", lambda: scaling.run_scaling(cfg, run_dir)),
+        ("tflite", lambda: tflite.run_tflite(cfg)),
+    ]
+    for name, run in steps:
+        if name in wanted:
+            started = time.perf_counter()
+            suites[name] = run()
+            print(f"bigmodel: benchmark {name}: {time.perf_counter() - started:.0f} s",
+                  flush=True)
+    return suites
+
+
+def run_benchmarks(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> tuple:
+    """Run the suites of ``cfg.benchmark``; returns the paths of the JSON and Markdown."""
+    run_dir = Path(run_dir or f"runs/benchmark-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+    result = {"machine": machine_info(), "load_average_before": load_average(),
+              "repeats": cfg.benchmark.repeats,
+              "command": f"bigmodel benchmark --config {run_dir / 'config.yaml'}"}
+    result["suites"] = _run_suites(cfg, run_dir)
+    result["load_average_after"] = load_average()
+    result["must_show"] = must_show(result["suites"])
+    json_path, markdown_path = run_dir / "benchmark.json", run_dir / "benchmark.md"
+    write_json(json_path, result)
+    tmp = markdown_path.with_name(f".{markdown_path.name}.tmp")
+    tmp.write_text(markdown(result) + "\n", encoding="utf-8")
+    os.replace(tmp, markdown_path)
+    return json_path, markdown_path

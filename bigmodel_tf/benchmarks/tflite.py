@@ -1,0 +1,51 @@
+"""TFLite suite: latency and throughput of each variant `bigmodel compress` wrote.
+
+Reads ``<export.dir>/<export.name>/tflite/compression.json`` and re-measures every
+variant in this run with the compression stage's own LiteRT measurement
+(compression/litert_eval.py: median single-example latency, batched throughput), next to
+the figures measured when it was compressed (the difference is the machine's load). The
+suite does not compress anything: without compression.json it says so.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bigmodel_tf.compression import litert_eval
+from bigmodel_tf.config import export_name
+from bigmodel_tf.data import load_splits
+
+
+def run_tflite(cfg) -> dict:
+    """Latency, throughput and accuracy of every TFLite variant, measured now."""
+    folder = Path(cfg.export.dir) / export_name(cfg) / "tflite"
+    report = folder / "compression.json"
+    if not report.exists():
+        return {"status": "skipped",
+                "reason": f"no {report}: run `bigmodel compress --run RUN_DIR` with this "
+                          "config first; this suite re-measures the variants it wrote"}
+    variants = json.loads(report.read_text(encoding="utf-8"))["variants"]
+    c, test = cfg.compression, load_splits(cfg).test
+    rows = {}
+    for name, entry in variants.items():
+        path = folder / entry["file"]
+        runner = litert_eval.interpreter(path, min(c.throughput_batch, len(test.x)),
+                                         c.num_threads)
+        litert_eval.predict(runner, test.x[:1])  # warm-up
+        started = time.perf_counter()
+        probs = litert_eval.predict(runner, test.x)
+        seconds = time.perf_counter() - started
+        rows[name] = {
+            **litert_eval.file_sizes(path),
+            "latency_ms": round(litert_eval.latency_ms(path, test.x, c.latency_runs,
+                                                       c.num_threads), 4),
+            "throughput_examples_per_sec": round(len(test.x) / seconds, 1),
+            "test_accuracy": round(float(np.mean(probs.argmax(axis=1) == test.y)), 4),
+            "latency_ms_when_compressed": entry.get("latency_ms"),
+        }
+    return {"status": "measured", "tflite_dir": str(folder), "threads": c.num_threads,
+            "variants": rows}

@@ -1,0 +1,116 @@
+"""The compression report: compression.json, a Markdown table and a size-vs-accuracy plot.
+
+Reads the report dict that ``run_compress`` assembles (reference Keras model, pruning and
+QAT summaries, one entry per TFLite variant); writes ``compression.json`` (next to the
+.tflite files), ``report.md`` and ``size_vs_accuracy.png`` (in the run's compression/
+folder). Sizes are compared with the float32 Keras weights file (``.weights.h5``, no
+optimizer state), the honest baseline for what a device has to store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+KIB = 1024.0
+
+
+def write_json(path: Path, content: dict) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(content, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _row(name: str, entry: dict, baseline: dict) -> str:
+    """One Markdown table row of a variant (or of the Keras reference)."""
+    test, base_test = entry["test"], baseline["test"]
+    delta = 100.0 * (test["accuracy"] - base_test["accuracy"])
+    ratio = baseline["bytes"] / entry["gzip_bytes"]
+    cells = [
+        f"`{name}`",
+        f"{entry['bytes'] / KIB:.1f}",
+        f"{entry['gzip_bytes'] / KIB:.1f}",
+        f"{ratio:.1f}×",
+        f"{test['accuracy']:.4f}",
+        f"{delta:+.2f}",
+        f"{test['f1_macro']:.4f}",
+    ]
+    if "latency_ms" in entry:
+        parity = entry["parity"]
+        cells += [
+            f"{entry['latency_ms']:.3f}",
+            f"{entry['throughput_examples_per_sec']:,.0f}",
+            f"{parity['top1_match']:.4f}",
+            f"{parity['max_abs_diff']:.2g}",
+        ]
+    else:
+        cells += ["–"] * 4
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown(report: dict) -> str:
+    """The variants as a Markdown table, with the pruning summary below it."""
+    baseline = report["reference"]
+    lines = [
+        f"# Compression of {report['run_dir']}",
+        "",
+        f"Reference: the float32 Keras model, weights file `{baseline['file']}` "
+        f"({baseline['bytes'] / KIB:.1f} KiB; model.keras with optimizer state: "
+        f"{baseline['model_keras_bytes'] / KIB:.1f} KiB). \"× smaller\" = weights file bytes "
+        "/ gzipped file bytes; Δ accuracy in points against the reference; latency = median "
+        "single-example invoke; parity against the Keras model each variant was converted "
+        "from.",
+        "",
+        "| variant | size KiB | gzip KiB | × smaller | test accuracy | Δ acc (points) "
+        "| F1 macro | latency ms | examples/s | top-1 match | max abs diff |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        _row("keras_float32", baseline, baseline),
+    ]
+    lines += [_row(name, entry, baseline) for name, entry in report["variants"].items()]
+    pruning = report.get("pruning")
+    if pruning:
+        lines += ["", "## Pruning", "", "| weight | size | target | achieved |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| `{name}` | {w['size']:,} | {w['target']:.4f} | {w['achieved']:.4f} |"
+                  for name, w in pruning["sparsity"].items()]
+        if pruning["left_dense"]:
+            lines += ["", "Left dense: " + "; ".join(
+                f"`{name}` ({why})" for name, why in pruning["left_dense"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict, path: Path) -> None:
+    """Test accuracy against gzipped size (log scale), one labelled point per variant."""
+    baseline = report["reference"]
+    points = {"keras_float32": baseline, **report["variants"]}
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, entry in points.items():
+        size = entry["gzip_bytes"] / KIB
+        accuracy = entry["test"]["accuracy"]
+        marker = "s" if name == "keras_float32" else "o"
+        ax.scatter(size, accuracy, marker=marker)
+        ax.annotate(name, (size, accuracy), textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("gzipped size (KiB, log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"Size vs accuracy: {report['model']} on {report['data']}")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_reports(report: dict, json_dir: Path, report_dir: Path) -> None:
+    """compression.json into ``json_dir``; report.md and the plot into ``report_dir``."""
+    write_json(json_dir / "compression.json", report)
+    write_json(report_dir / "compression.json", report)
+    (report_dir / "report.md").write_text(markdown(report), encoding="utf-8")
+    plot(report, report_dir / "size_vs_accuracy.png")

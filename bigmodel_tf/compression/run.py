@@ -1,0 +1,196 @@
+"""The compress stage: ``run_compress(cfg, run_dir) -> CompressResult``.
+
+Reads a finished run (model.keras, data_spec.json, the config's data) and
+``cfg.compression``; writes
+
+    <export.dir>/<export.name>/tflite/<variant>.tflite + compression.json
+    <run_dir>/compression/  report.md, size_vs_accuracy.png, compression.json,
+                            float32.weights.h5 (the size baseline), pruned.keras,
+                            tensorboard/ (pruning summaries)
+
+Both folders are built under hidden temporary names and renamed into place at the end,
+so a failure leaves the previous results untouched. Variants are ``<source>_<quant>``:
+sources ``base`` (the trained model, as a float32 copy), ``pruned`` (TF-MOT pruning,
+weights copied back into Keras 3), ``qat`` and ``pqat`` (TF-MOT quantization-aware
+training, int8 only); quantizations float32, dynamic_range, float16, int8.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tf_keras
+
+from bigmodel_tf.compression import litert_eval
+from bigmodel_tf.compression.bridge import float32_copy, load_run_model, to_tf_keras
+from bigmodel_tf.compression.pruning import prune, weight_sparsity
+from bigmodel_tf.compression.qat import quantize_aware
+from bigmodel_tf.compression.report import write_reports
+from bigmodel_tf.compression.tflite_convert import (
+    convert,
+    representative_examples,
+    write_saved_model,
+)
+from bigmodel_tf.config import ExperimentConfig, export_name, replace, to_dict
+from bigmodel_tf.data import load_splits
+from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.errors import RunDirError
+from bigmodel_tf.evaluation.metrics import classification_metrics
+from bigmodel_tf.export import export_serving_model
+
+log = logging.getLogger("bigmodel_tf.compression")
+PROBE_EXAMPLES = 32  # test examples on which every model copy must agree with its source
+QUANTIZATION_AWARE = ("qat", "pqat")  # sources that carry their own int8 ranges
+PARITY_WARNING = 0.95  # top-1 match rate below which a variant is reported as broken
+
+
+@dataclass
+class CompressResult:
+    """Where the compression results went, and the report written to compression.json."""
+
+    report: dict
+    tflite_dir: Path
+    report_dir: Path
+    pruned_export: Path | None = None
+
+
+def _staging(final: Path) -> Path:
+    """A new hidden folder next to ``final``, to be renamed into place by ``_publish``."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by the finished ``tmp`` folder (the old one is removed after)."""
+    old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+    if final.exists():
+        os.rename(final, old)
+    os.rename(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _probabilities(model, x: np.ndarray) -> np.ndarray:
+    """Float32 class probabilities of a Keras 3 or tf_keras model."""
+    return np.asarray(model.predict(x, batch_size=256, verbose=0), dtype=np.float32)
+
+
+def _reference(base: keras.Model, run_dir: Path, report_dir: Path, x, y, spec) -> dict:
+    """The float32 Keras model's size baseline (weights file) and test metrics."""
+    weights = report_dir / "float32.weights.h5"
+    base.save_weights(str(weights))
+    return {
+        "file": weights.name,
+        **litert_eval.file_sizes(weights),
+        "model_keras_bytes": (run_dir / "model.keras").stat().st_size,
+        "test": classification_metrics(y, _probabilities(base, x), spec.class_names),
+    }
+
+
+def _compress_models(cfg: ExperimentConfig, base, spec, probe, report_dir: Path, report: dict):
+    """Prune / QAT / PQAT as configured; return {source: (model, quantizations)}."""
+    c = cfg.compression
+    sources = {"base": (base, list(c.variants))}
+    if c.prune:
+        result = prune(to_tf_keras(base, cfg, spec, probe), cfg, report_dir / "tensorboard")
+        pruned = float32_copy(result.model, cfg, spec, probe)
+        pruned.save(str(report_dir / "pruned.keras"))
+        sources["pruned"] = (pruned, list(c.variants))
+        report["pruning"] = {"schedule": result.schedule, "sparsity": result.sparsity,
+                             "left_dense": result.left_dense, "history": result.history}
+    if c.qat:
+        qat = quantize_aware(to_tf_keras(base, cfg, spec, probe), cfg)
+        sources["qat"] = (qat.model, ["int8"])
+        report["qat"] = {"float_layers": qat.float_layers, "history": qat.history}
+    if c.pqat:
+        pqat = quantize_aware(result.model, cfg, preserve_sparsity=True)
+        sources["pqat"] = (pqat.model, ["int8"])
+        report["pqat"] = {"float_layers": pqat.float_layers, "history": pqat.history,
+                          "sparsity": weight_sparsity(pqat.model, list(result.sparsity))}
+    return sources
+
+
+def _variants(cfg, sources: dict, spec: DataSpec, test, out_dir: Path, report: dict) -> dict:
+    """Convert every source to its quantizations, run each in LiteRT; {variant: entry}."""
+    c = cfg.compression
+    needs_int8 = any("int8" in quantizations for source, (_, quantizations) in sources.items()
+                     if source not in QUANTIZATION_AWARE)
+    examples = representative_examples(cfg) if needs_int8 else None
+    weights_bytes = report["reference"]["bytes"]
+    entries = {}
+    with tempfile.TemporaryDirectory(prefix="bigmodel-compress-") as work:
+        for source, (model, quantizations) in sources.items():
+            saved = Path(work) / source
+            write_saved_model(model, spec, saved)
+            reference = _probabilities(model, test.x)
+            report.setdefault("keras_test", {})[source] = classification_metrics(
+                test.y, reference, spec.class_names)
+            for quantization in quantizations:
+                name = f"{source}_{quantization}"
+                path = out_dir / f"{name}.tflite"
+                layer_names = [layer.name for layer in model.layers]
+                path.write_bytes(convert(saved, quantization, c, examples, layer_names,
+                                         quantization_aware=source in QUANTIZATION_AWARE))
+                entry = litert_eval.measure(path, test.x, test.y, reference, c)
+                entries[name] = {"file": path.name, "source": source,
+                                 "quantization": quantization, **entry,
+                                 "times_smaller_gzip_vs_weights": weights_bytes
+                                 / entry["gzip_bytes"]}
+                log.info("%s: %d bytes (gzip %d), test accuracy %.4f, top-1 match %.4f",
+                         name, entry["bytes"], entry["gzip_bytes"],
+                         entry["test"]["accuracy"], entry["parity"]["top1_match"])
+                if entry["parity"]["top1_match"] < PARITY_WARNING:
+                    log.warning("%s disagrees with its Keras model on %.1f %% of the test "
+                                "split (see parity in compression.json)", name,
+                                100 * (1 - entry["parity"]["top1_match"]))
+    return entries
+
+
+def run_compress(cfg: ExperimentConfig, run_dir: Path) -> CompressResult:
+    """Prune, quantize and convert a finished run's model; measure every TFLite variant."""
+    spec_path = run_dir / "data_spec.json"
+    if not spec_path.exists():
+        raise RunDirError(f"--run {run_dir}: data_spec.json is missing (is the run finished?)")
+    if cfg.data.cache == "file" and not cfg.data.cache_dir:
+        cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])  # as training does
+    keras.utils.set_random_seed(cfg.seed)
+    tf_keras.utils.set_random_seed(cfg.seed)
+    spec = DataSpec.load(spec_path)
+    test = load_splits(cfg).test
+    probe = test.x[:PROBE_EXAMPLES]
+    base = float32_copy(load_run_model(run_dir), cfg, spec, probe)
+
+    tflite_dir = Path(cfg.export.dir) / export_name(cfg) / "tflite"
+    report_dir = run_dir / "compression"
+    tflite_tmp, report_tmp = _staging(tflite_dir), _staging(report_dir)
+    try:
+        report = {
+            "run_dir": str(run_dir), "model": cfg.model.name, "data": cfg.data.name,
+            "mixed_precision": cfg.runtime.mixed_precision, "tflite_dir": str(tflite_dir),
+            "config": to_dict(cfg.compression),
+            "reference": _reference(base, run_dir, report_tmp, test.x, test.y, spec),
+        }
+        sources = _compress_models(cfg, base, spec, probe, report_tmp, report)
+        report["variants"] = _variants(cfg, sources, spec, test, tflite_tmp, report)
+        write_reports(report, tflite_tmp, report_tmp)
+        _publish(tflite_tmp, tflite_dir)
+        _publish(report_tmp, report_dir)
+    finally:
+        shutil.rmtree(tflite_tmp, ignore_errors=True)
+        shutil.rmtree(report_tmp, ignore_errors=True)
+    pruned_export = None
+    if cfg.compression.export_pruned and "pruned" in sources:
+        pruned_export = export_serving_model(
+            sources["pruned"][0], spec, cfg.export.dir, f"{export_name(cfg)}_pruned",
+            test.x[: cfg.export.warmup_examples],
+        )
+    return CompressResult(report, tflite_dir, report_dir, pruned_export)

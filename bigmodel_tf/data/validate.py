@@ -1,0 +1,220 @@
+"""``bigmodel data validate``: scan a data source before training and report every problem.
+
+Where training stops at the first problem with one line, this scans the whole source and
+lists what it finds, with the offending files, rows or records:
+
+- TFRecord folders: corrupt or truncated shards, records that are not valid examples,
+  NaN or infinite features, labels outside the spec's classes, classes without train
+  examples (all fatal);
+- image folders: unreadable or truncated images, empty class folders (fatal);
+- CSV files: malformed rows, empty labels, empty, NaN or infinite numeric values (fatal);
+- every source: classes too small for a stratified split (fatal) and examples that occur
+  in more than one split (a warning: leakage inflates the val and test metrics; a few
+  exact duplicates also occur in real data sets, e.g. iris).
+
+``validate(cfg) -> Report``; the CLI prints the report and exits 2 if anything is fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.data import csv_source, salvage, tfrecord_io
+from bigmodel_tf.data.splits import load_splits
+from bigmodel_tf.errors import DataError
+
+_SHOWN = 5  # offending files / rows listed per finding
+_MIN_PER_CLASS = 3  # one example each for train, val and test
+
+
+@dataclass
+class Report:
+    """The findings of one scan: (level, message) pairs and a summary of the source."""
+
+    source: str
+    summary: list[str] = field(default_factory=list)
+    findings: list[tuple[str, str]] = field(default_factory=list)
+
+    def fatal(self, message: str) -> None:
+        """Record a problem that makes training fail or mislead."""
+        self.findings.append(("FATAL", message))
+
+    def warn(self, message: str) -> None:
+        """Record a problem worth a look that does not stop training."""
+        self.findings.append(("WARNING", message))
+
+    @property
+    def fatal_count(self) -> int:
+        """How many fatal problems were found."""
+        return sum(level == "FATAL" for level, _ in self.findings)
+
+    def lines(self) -> list[str]:
+        """The report as printable lines."""
+        warnings = len(self.findings) - self.fatal_count
+        return [f"data validate: {self.source}", *(f"  {s}" for s in self.summary),
+                *(f"{level}: {message}" for level, message in self.findings),
+                f"result: {self.fatal_count} fatal problem(s), {warnings} warning(s)"]
+
+
+def _listed(items: list) -> str:
+    """The first few items, and how many more there are."""
+    more = f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return ", ".join(str(i) for i in items[:_SHOWN]) + more
+
+
+def _class_sizes(report: Report, names: list[str], counts, what: str) -> None:
+    """Fatal finding for classes too small to split stratified."""
+    small = [f"{n!r} ({c})" for n, c in zip(names, counts, strict=True) if c < _MIN_PER_CLASS]
+    if small:
+        report.fatal(f"{what}: classes with fewer than {_MIN_PER_CLASS} examples (a "
+                     f"stratified train/val/test split needs {_MIN_PER_CLASS}): {_listed(small)}")
+
+
+def _leakage(report: Report, arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Warn about examples whose features occur in two splits."""
+    rows = {split: {} for split in arrays}
+    for split, (x, _) in arrays.items():
+        for i, row in enumerate(np.ascontiguousarray(x).reshape(len(x), -1)):
+            rows[split].setdefault(hashlib.sha256(row.tobytes()).digest(), i)
+    names = list(arrays)
+    for a_index, a in enumerate(names):
+        for b in names[a_index + 1:]:
+            shared = [key for key in rows[b] if key in rows[a]]
+            if shared:
+                report.warn(
+                    f"leakage: {len(shared)} example(s) of {b} also in {a} ({b} rows "
+                    f"{_listed([rows[b][k] for k in shared])}; {a} rows "
+                    f"{_listed([rows[a][k] for k in shared])})"
+                )
+
+
+def _in_memory(report: Report, cfg: ExperimentConfig) -> None:
+    """Load and split any source as training would; check class sizes and leakage."""
+    try:
+        splits = load_splits(cfg)
+    except DataError as exc:
+        report.fatal(str(exc))
+        return
+    arrays = {s: (getattr(splits, s).x, getattr(splits, s).y) for s in ("train", "val", "test")}
+    report.summary.append(", ".join(f"{s}: {len(y)} examples" for s, (_, y) in arrays.items()))
+    _leakage(report, arrays)
+
+
+def _tfrecord(report: Report, cfg: ExperimentConfig) -> None:
+    """Scan every record of every shard of a TFRecord folder."""
+    meta = tfrecord_io.read_meta(cfg.data.path)
+    spec = tfrecord_io.spec_from_meta(meta)
+    arrays = {}
+    for split in tfrecord_io.SPLIT_NAMES:
+        files = tfrecord_io.shard_files(cfg.data.path, split)
+        expected = int(meta["split_sizes"].get(split, 0))
+        x, y, shards = salvage.salvage_split(files, expected, spec)
+        report.summary.append(f"{split}: {len(y)} good of {expected} records in "
+                              f"{len(files)} shard(s)")
+        for shard in shards:
+            if shard.problems:
+                report.fatal(f"corrupt TFRecord shard {shard.path}: {'; '.join(shard.problems)}"
+                             f" ({shard.bad} of {shard.expected} records lost)")
+        counts = np.bincount(y, minlength=spec.num_classes)
+        empty = [name for name, count in zip(spec.class_names, counts, strict=True) if not count]
+        if empty:
+            message = f"{split}: classes without examples: {_listed(empty)}"
+            if split == "train":
+                report.fatal(message)
+            else:
+                report.warn(message)
+        arrays[split] = (x, y)
+    _leakage(report, arrays)
+
+
+def _images(report: Report, cfg: ExperimentConfig) -> None:
+    """Open and fully decode every image of an image folder."""
+    root = Path(cfg.data.path)
+    if not root.is_dir():
+        report.fatal(f"data.path={root}: folder not found")
+        return
+    extensions = set(Image.registered_extensions())
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    bad, counts = [], []
+    for folder in folders:
+        files = sorted(p for p in folder.iterdir() if p.is_file()
+                       and not p.name.startswith(".") and p.suffix.lower() in extensions)
+        counts.append(len(files))
+        for path in files:
+            try:
+                with Image.open(path) as image:
+                    image.load()  # decodes every pixel: finds truncated files
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                bad.append(f"{path} ({reason})")
+    report.summary.append(f"{sum(counts)} image files in {len(folders)} class folder(s)")
+    if bad:
+        report.fatal(f"{len(bad)} unreadable or truncated image(s): {_listed(bad)}")
+    empty = [f.name for f, count in zip(folders, counts, strict=True) if not count]
+    if empty:
+        report.fatal(f"class folders without image files: {_listed(empty)}")
+    if not report.fatal_count:
+        _class_sizes(report, [f.name for f in folders], counts, f"data.path={root}")
+        _in_memory(report, cfg)
+
+
+def _csv(report: Report, cfg: ExperimentConfig) -> None:
+    """Check every row and cell of a CSV file."""
+    path = Path(cfg.data.path)
+    try:
+        header, rows = csv_source._read_rows(path)
+    except DataError as exc:
+        report.fatal(str(exc))
+        return
+    report.summary.append(f"{len(rows)} rows, {len(header)} columns")
+    if cfg.data.label not in header:
+        report.fatal(f"data.label={cfg.data.label!r}: no such column in {path}")
+        return
+    label = header.index(cfg.data.label)
+    missing = [line for line, row in rows if not row[label].strip()]
+    if missing:
+        report.fatal(f"{path}: empty label in {len(missing)} row(s), lines {_listed(missing)}")
+    categorical = set(cfg.data.categorical_columns or [])
+    for j, name in enumerate(header):
+        cells = [(line, row[j].strip()) for line, row in rows]
+        numbers = [(line, _number(text)) for line, text in cells if text]
+        words = [line for line, value in numbers if value is None]
+        if name in (cfg.data.numeric_columns or []) and words:
+            report.fatal(f"{path}: numeric column {name!r} has text, lines {_listed(words)}")
+        if j == label or name in categorical or words:
+            continue  # not a numeric feature: one-hot encoded
+        bad = [line for line, text in cells if not text]
+        bad += [line for line, value in numbers if not math.isfinite(value)]
+        if bad:
+            report.fatal(f"{path}: column {name!r} has {len(bad)} empty, NaN or infinite "
+                         f"value(s), lines {_listed(sorted(bad))}")
+    labels = [row[label].strip() for _, row in rows if row[label].strip()]
+    names = sorted(set(labels))
+    _class_sizes(report, names, [labels.count(n) for n in names], f"data.label in {path}")
+    if not report.fatal_count:
+        _in_memory(report, cfg)
+
+
+def _number(text: str) -> float | None:
+    """The value of a numeric cell, or None when it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def validate(cfg: ExperimentConfig) -> Report:
+    """Scan the data source of ``cfg`` and report every problem found."""
+    source = f"data.name={cfg.data.name}" + (f" data.path={cfg.data.path}" if cfg.data.path
+                                               else "")
+    report = Report(source)
+    scanners = {"tfrecord": _tfrecord, "image_dir": _images, "csv": _csv}
+    scanners.get(cfg.data.name, _in_memory)(report, cfg)
+    return report

@@ -1,0 +1,78 @@
+"""k-fold cross-validation (``train.cv_folds`` = K, ``bigmodel train --cv K``).
+
+The train and val splits are pooled and cut into K seeded stratified folds by the data
+stage's hook (``data.cv_folds`` / ``data.cv_fold``); fold k trains through the same
+``run_train`` as any run, in ``<run>/cv/fold_<k>``, with fold k as its val split, and is
+scored on its val fold and on the unchanged test split. Writes ``cv.csv`` (one row per
+fold, then the mean and the sample standard deviation) and returns the table for
+metrics.json and the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from bigmodel_tf.evaluation.files import write_text
+from bigmodel_tf.evaluation.subruns import SUMMARY_METRICS, summary_metrics, train_subrun
+
+
+def _aggregate(folds: list[dict], statistic) -> dict:
+    """``statistic`` over the folds of every split and metric (None if a fold lacks it)."""
+    result = {}
+    for split in ("val", "test"):
+        result[split] = {}
+        for key in SUMMARY_METRICS:
+            values = [f[split][key] for f in folds]
+            result[split][key] = (None if any(v is None for v in values)
+                                  else float(statistic(np.asarray(values, dtype=np.float64))))
+    return result
+
+
+def summarize_folds(folds: list[dict]) -> dict:
+    """Mean and sample standard deviation (ddof=1) of every metric across the folds."""
+    return {
+        "folds": len(folds),
+        "per_fold": folds,
+        "mean": _aggregate(folds, np.mean),
+        "std": _aggregate(folds, lambda v: v.std(ddof=1)),
+    }
+
+
+def write_cv_table(summary: dict, path: Path) -> None:
+    """cv.csv: one row per fold, then ``mean`` and ``std`` rows (atomically)."""
+    columns = [f"{split}_{key}" for split in ("val", "test") for key in SUMMARY_METRICS]
+    rows = [{"fold": f["fold"], "epochs_run": f["epochs_run"],
+             **{f"{s}_{k}": f[s][k] for s in ("val", "test") for k in SUMMARY_METRICS}}
+            for f in summary["per_fold"]]
+    for name in ("mean", "std"):
+        rows.append({"fold": name, "epochs_run": "",
+                     **{f"{s}_{k}": summary[name][s][k] for s in ("val", "test")
+                        for k in SUMMARY_METRICS}})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["fold", "epochs_run", *columns])
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
+
+
+def run_cross_validation(cfg, run_dir: Path) -> dict:
+    """Train every fold of ``train.cv_folds`` and return the per-fold table with mean ± std."""
+    k = cfg.train.cv_folds
+    folds = []
+    for fold in range(k):
+        fold_dir = run_dir / "cv" / f"fold_{fold}"
+        metrics = train_subrun(cfg, fold_dir, [f"data.cv_folds={k}", f"data.cv_fold={fold}"])
+        folds.append({
+            "fold": fold,
+            "run_dir": str(fold_dir.relative_to(run_dir)),
+            "epochs_run": metrics.get("epochs_run"),
+            "val": summary_metrics(metrics["val"]),
+            "test": summary_metrics(metrics["test"]),
+        })
+    summary = summarize_folds(folds)
+    write_cv_table(summary, run_dir / "cv.csv")
+    return summary

@@ -1,0 +1,58 @@
+"""Learning curve by data size: would more data help?
+
+Retrains the same config on ``evaluation.data_size_fractions`` of the train split (seeded
+stratified subsets through the data stage's ``data.train_fraction`` hook), each as a
+sub-run in ``<run>/data_size/fraction_<f>``, scored on the unchanged val and test splits;
+the main run is the point at its own size (100 % unless
+``data.train_fraction`` is set). The verdict compares the two largest sizes: the val
+accuracy gain and the relative fall of the val error rate per doubling of the data.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from bigmodel_tf.evaluation.subruns import summary_metrics, train_subrun
+
+# More data helps when, per doubling of the training data, val accuracy rises by more than
+# STILL_RISING or the val error rate falls by more than ERROR_FALLS (relative).
+STILL_RISING = 0.01
+ERROR_FALLS = 0.15
+
+
+def _point(fraction: float, metrics: dict) -> dict:
+    """One point of the curve: the fraction, its train-set size and its split metrics."""
+    return {"fraction": fraction, "train_examples": metrics["train"]["examples"],
+            **{split: summary_metrics(metrics[split]) for split in ("train", "val", "test")}}
+
+
+def verdict(points: list[dict]) -> dict:
+    """Val accuracy gain and error reduction per doubling of the data at the largest sizes."""
+    small, large = points[-2], points[-1]
+    doublings = max(math.log2(large["train_examples"] / max(small["train_examples"], 1)), 1e-9)
+    acc_small, acc_large = small["val"]["accuracy"], large["val"]["accuracy"]
+    gain = (acc_large - acc_small) / doublings
+    err_small, err_large = 1.0 - acc_small, 1.0 - acc_large
+    error_drop = (1.0 - (max(err_large, 1e-9) / err_small) ** (1.0 / doublings)
+                  if err_small > 0 else 0.0)
+    helps = gain > STILL_RISING or error_drop > ERROR_FALLS
+    measured = (f"per doubling of the training data, val accuracy changes by {gain:+.3f} and "
+                f"the val error rate by {-error_drop:+.0%} ({err_small:.2%} -> {err_large:.2%})")
+    text = (f"{measured}: more data of the same kind would likely help" if helps else
+            f"{measured}: the curve has flattened, so more data of the same kind is unlikely "
+            "to help much; change the model or its regularization instead")
+    return {"val_accuracy_gain_per_doubling": gain, "val_error_drop_per_doubling": error_drop,
+            "more_data_helps": helps, "text": text}
+
+
+def data_size_curve(cfg, run_dir: Path, full_metrics: dict) -> dict:
+    """Train on every configured fraction; return the points (main run last) and the verdict."""
+    points = []
+    for fraction in sorted(set(cfg.evaluation.data_size_fractions)):
+        sub_dir = run_dir / "data_size" / f"fraction_{fraction:g}"
+        points.append(_point(fraction, train_subrun(cfg, sub_dir,
+                                                    [f"data.train_fraction={fraction}"])))
+    points.append(_point(cfg.data.train_fraction, full_metrics))  # the main run
+    points.sort(key=lambda p: p["train_examples"])
+    return {"points": points, **verdict(points)}

@@ -1,0 +1,95 @@
+"""Interpretation of a trained model: structure, feature importance, pixel attributions, attention.
+
+``run_interpretation`` reads the model, the config and the test split and writes PNGs into
+plots/ (plus model_summary.txt): the model graph (or its text summary), permutation
+feature importance for tabular data, integrated-gradients maps for images, and attention
+maps for the transformer. It returns a plain dict for metrics.json whose ``figures`` maps
+names to the PNG paths it wrote, relative to the run directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bigmodel_tf.evaluation.interpret import attention, gradients, permutation
+from bigmodel_tf.evaluation.interpret.structure import model_structure
+from bigmodel_tf.evaluation.plots import save_figure
+
+MAX_ATTENTION_FIGURES = 3  # image examples shown with per-head attention maps
+
+
+def _tabular(model, cfg, splits, plots: Path) -> dict:
+    """Permutation importance on (at most permutation_max_examples of) the test split."""
+    e, test = cfg.evaluation, splits.test
+    x, y = test.x[: e.permutation_max_examples], test.y[: e.permutation_max_examples]
+    names = splits.spec.feature_names or [f"feature {i}" for i in range(x.shape[1])]
+    result = permutation.permutation_importance(model, x, y, names, e.permutation_repeats,
+                                                cfg.seed)
+    save_figure(permutation.importance_figure(result, "test"), plots / "permutation_importance.png")
+    top = permutation.ranking(result)[:5]
+    return {"permutation_importance": {**result, "top_features": [names[i] for i in top]},
+            "figures": {"permutation_importance": f"{plots.name}/permutation_importance.png"}}
+
+
+def _images(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
+    """Integrated-gradients maps of the picked test images for their predicted classes."""
+    spec, test = splits.spec, splits.test
+    images = test.x[picked]
+    probs = model.predict(images, verbose=0)
+    targets = probs.argmax(axis=1)
+    baseline = spec.value_range[0] if spec.value_range else 0.0
+    maps = gradients.integrated_gradients(model, images, targets, baseline,
+                                          cfg.evaluation.ig_steps)
+    titles = [f"true {spec.class_names[t]} / pred {spec.class_names[p]}\np={probs[i, p]:.2f}"
+              for i, (t, p) in enumerate(zip(test.y[picked], targets, strict=True))]
+    save_figure(gradients.attribution_figure(images, maps, titles, spec.value_range),
+                plots / "integrated_gradients.png")
+    baseline_probs = model.predict(np.full_like(images, baseline), verbose=0)
+    gain = probs[np.arange(len(targets)), targets] - baseline_probs[np.arange(len(targets)),
+                                                                     targets]
+    completeness = np.abs(maps.reshape(len(maps), -1).sum(axis=1) - gain)
+    return {"integrated_gradients": {
+        "examples": picked.tolist(), "steps": cfg.evaluation.ig_steps, "baseline": baseline,
+        "max_completeness_error": float(completeness.max()),
+    }, "figures": {"integrated_gradients": f"{plots.name}/integrated_gradients.png"}}
+
+
+def _attention(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
+    """Attention maps of the transformer: per image example, or between feature tokens."""
+    spec, test = splits.spec, splits.test
+    if spec.kind == "tabular":
+        x = test.x[: cfg.evaluation.permutation_max_examples]
+        scores = attention.attention_scores(model, cfg, spec, x)
+        save_figure(attention.feature_attention_figure(scores, spec.feature_names or [
+            f"feature {i}" for i in range(x.shape[1])]), plots / "attention_features.png")
+        return {"attention": {"layers": len(scores)},
+                "figures": {"attention_features": f"{plots.name}/attention_features.png"}}
+    shown = picked[:MAX_ATTENTION_FIGURES]
+    scores = attention.attention_scores(model, cfg, spec, test.x[shown])
+    figures = {}
+    for i, index in enumerate(shown):
+        title = f"test example {index} (true class {spec.class_names[test.y[index]]})"
+        fig = attention.image_attention_figure(
+            test.x[index], [s[i] for s in scores], cfg.model.patch_size, title, spec.value_range
+        )
+        save_figure(fig, plots / f"attention_example_{i}.png")
+        figures[f"attention_example_{i}"] = f"{plots.name}/attention_example_{i}.png"
+    return {"attention": {"layers": len(scores), "examples": shown.tolist()}, "figures": figures}
+
+
+def run_interpretation(model, cfg, splits, run_dir: Path, plots: Path) -> dict:
+    """Every interpretation that applies to this model and data (see the module docstring)."""
+    structure = model_structure(model, plots, run_dir)
+    parts = [{"structure": structure,
+              "figures": {"model": structure["image"]} if structure["image"] else {}}]
+    picked = gradients.pick_examples(splits.test.y, cfg.evaluation.interpret_examples)
+    if splits.spec.kind == "tabular":
+        parts.append(_tabular(model, cfg, splits, plots))
+    else:
+        parts.append(_images(model, cfg, splits, plots, picked))
+    if cfg.model.name == "transformer" and cfg.model.depth > 0:
+        parts.append(_attention(model, cfg, splits, plots, picked))
+    figures = {name: path for part in parts for name, path in part.pop("figures").items()}
+    return {key: value for part in parts for key, value in part.items()} | {"figures": figures}

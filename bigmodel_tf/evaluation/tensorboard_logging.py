@@ -1,0 +1,68 @@
+"""The evaluation in TensorBoard: scalars, histograms, images and text beside the training logs.
+
+Keras' TensorBoard callback already writes ``tensorboard/train`` and
+``tensorboard/validation`` (per-epoch loss/accuracy scalars: the learning curves, the
+learning rate, weight histograms, the Keras layer graph and, with
+``evaluation.profile_batches``, a profiler trace). This module adds a third TensorBoard
+run, ``tensorboard/evaluation``: every split's metrics as scalars, the
+predicted-confidence histograms, every PNG in plots/ as an image, report.md plus the model
+summary as text, and the model's op-level inference graph (Keras 3's callback does not
+write one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from bigmodel_tf.evaluation.metrics import SPLIT_NAMES
+
+SCALARS = ("accuracy", "loss", "precision_macro", "recall_macro", "f1_macro",
+           "precision_weighted", "recall_weighted", "f1_weighted", "roc_auc", "pr_auc", "ece")
+
+
+def profile_batch(cfg) -> tuple[int, int] | int:
+    """Keras TensorBoard's ``profile_batch`` from ``evaluation.profile_batches`` (0 = off)."""
+    batches = cfg.evaluation.profile_batches
+    return (batches[0], batches[1]) if batches else 0
+
+
+def _image(path: Path) -> tf.Tensor:
+    """A PNG file as a [1, height, width, 3] uint8 batch for tf.summary.image."""
+    return tf.image.decode_png(tf.io.read_file(str(path)), channels=3)[None]
+
+
+def _as_text(markdown: str) -> str:
+    """Monospaced text for TensorBoard's markdown text plugin (an indented code block)."""
+    return "\n".join("    " + line for line in markdown.splitlines())
+
+
+def _inference_graph(model) -> tf.Graph:
+    """The op-level graph of ``model``'s forward pass in inference mode."""
+    spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+    return tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph
+
+
+def log_evaluation(
+    log_dir: Path, model, metrics: dict, probs: dict[str, np.ndarray],
+    figures: dict[str, Path], report: str, model_summary: str | None, step: int = 0,
+) -> None:
+    """Write the evaluation run's graph, scalars, histograms, images and text at ``step``."""
+    writer = tf.summary.create_file_writer(str(log_dir))
+    with writer.as_default(step=step):
+        tf.summary.graph(_inference_graph(model))
+        for split in SPLIT_NAMES:
+            for key in SCALARS:
+                value = metrics[split].get(key)
+                if value is not None:
+                    tf.summary.scalar(f"{split}/{key}", value)
+            tf.summary.histogram(f"{split}/confidence", probs[split].max(axis=1),
+                                 description="top-class probability of each example")
+        for name, path in figures.items():
+            tf.summary.image(f"plots/{name}", _image(path))
+        tf.summary.text("report", report)
+        if model_summary:
+            tf.summary.text("model_summary", _as_text(model_summary))
+    writer.close()

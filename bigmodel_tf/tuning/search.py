@@ -1,0 +1,154 @@
+"""The tune stage: ``run_search(cfg, search_dir) -> SearchResult`` and ``retrain_best``.
+
+A search directory (``runs/tune-<algorithm>-<data>-<model>-<hash>/`` unless
+``--run-dir``) holds::
+
+    config.yaml                  the resolved search config (space in canonical form)
+    oracle/                      KerasTuner's project: oracle.json, trial_*/trial.json
+    trials/<id>/                 one `bigmodel train` run directory per trial
+    tensorboard/                 the HParams experiment (tensorboard --logdir <search>)
+    results.csv, results.md      the trial table
+    objective.png                objective per trial and best so far
+    best_config.yaml             the best trial's config
+    best/                        --retrain-best: the best config trained and exported
+
+Running the same command again resumes: finished trials are kept, none is retrained, and
+only ``fresh=True`` (``--fresh``) deletes the directory and starts over. A directory made
+by a different config is refused with the keys that differ (``tune.max_trials`` may grow:
+that extends the search).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bigmodel_tf.config import (
+    ExperimentConfig,
+    config_hash,
+    from_dict,
+    read_yaml,
+    save_config,
+    to_dict,
+)
+from bigmodel_tf.errors import RunDirError, UserError
+from bigmodel_tf.training import TrainResult, run_train
+from bigmodel_tf.training.run_dir import RUNS_ROOT, config_differences
+from bigmodel_tf.tuning import hparams
+from bigmodel_tf.tuning.oracles import build_oracle
+from bigmodel_tf.tuning.results import best_row, write_results
+from bigmodel_tf.tuning.settings import resolve_tune
+from bigmodel_tf.tuning.space import to_hyperparameters
+from bigmodel_tf.tuning.tuner import ORACLE_DIR, BigmodelTuner
+
+log = logging.getLogger("bigmodel_tf.tuning")
+
+# Keys that may differ when a search resumes: they do not change any trial's result.
+RESUMABLE_CHANGES = ("run_name:", "export.", "tune.max_trials:", "train.verbose:")
+
+
+class SearchError(UserError):
+    """The search cannot go on (e.g. too many trials in a row failed)."""
+
+
+@dataclass
+class SearchResult:
+    """What a search produced: its directory, role, trial rows and best row."""
+
+    search_dir: Path
+    role: str
+    rows: list[dict] = field(default_factory=list)
+    best: dict | None = None
+
+
+def tune_hash(cfg: ExperimentConfig, *ignored: str) -> str:
+    """A short hash of the training config and the tune section minus ``ignored`` keys."""
+    tune = {k: v for k, v in to_dict(cfg.tune).items() if k not in ignored}
+    blob = json.dumps([config_hash(cfg), tune], sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def resolve_search_dir(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> Path:
+    """``--run-dir`` if given, else ``runs/tune-<algorithm>-<data>-<model>-<hash>``."""
+    if run_dir:
+        return Path(run_dir)
+    name = f"tune-{cfg.tune.algorithm}-{cfg.data.name}-{cfg.model.name}"
+    return RUNS_ROOT / f"{name}-{tune_hash(cfg, 'max_trials')}"
+
+
+def prepare_search_dir(cfg: ExperimentConfig, search_dir: Path, fresh: bool) -> None:
+    """Start, resume or (``fresh``) restart the search directory; save the config."""
+    config_file = search_dir / "config.yaml"
+    is_search = config_file.exists() and (search_dir / ORACLE_DIR).exists()
+    leftovers = []
+    if search_dir.exists():  # workers started before the chief may have made oracle/
+        leftovers = [p for p in search_dir.iterdir() if p.name != ORACLE_DIR]
+        leftovers += list(search_dir.glob(f"{ORACLE_DIR}/oracle.json"))
+    if leftovers and not is_search:
+        raise RunDirError(f"--run-dir {search_dir}: exists and is not a search directory; "
+                          "choose a new or empty directory")
+    if is_search and fresh:
+        log.info("--fresh: deleting the search in %s", search_dir)
+        shutil.rmtree(search_dir)
+    elif is_search:
+        try:
+            saved = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            raise RunDirError(
+                f"{config_file}: unreadable; use --fresh or a new --run-dir"
+            ) from None
+        diffs = [d for d in config_differences(saved, to_dict(cfg))
+                 if not d.startswith(RESUMABLE_CHANGES)]
+        if diffs:
+            raise RunDirError(
+                f"{search_dir}: holds a search with a different config ({'; '.join(diffs[:5])}); "
+                "use --fresh to start over or --run-dir with a new directory"
+            )
+        log.info("resuming the search in %s", search_dir)
+    search_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, config_file)
+
+
+def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
+               role: str = "local") -> SearchResult:
+    """Run (or resume) the configured search; the chief or a local search writes results."""
+    cfg = resolve_tune(cfg)
+    if role == "worker":
+        if fresh:
+            raise UserError("--fresh: only the chief (or a local search) can start over")
+    else:
+        prepare_search_dir(cfg, search_dir, fresh)
+    space = cfg.tune.space
+    oracle = build_oracle(cfg, to_hyperparameters(space, cfg))
+    tuner = BigmodelTuner(cfg, search_dir, oracle)
+    if role != "worker":
+        experiment_dir = search_dir / "tensorboard"
+        if not experiment_dir.exists():
+            hparams.write_experiment(experiment_dir, space, cfg.tune.objective,
+                                     cfg.tune.max_epochs)
+        tuner.save()  # from now on a rerun reloads this search, whatever happens
+    try:
+        tuner.search()
+    except RuntimeError as exc:
+        if "consecutive failures" not in str(exc):
+            raise
+        raise SearchError(f"tune: stopped after {cfg.tune.max_consecutive_failures} failed "
+                          f"trials in a row; the last: {tuner.last_failure}") from None
+    if role == "worker":
+        return SearchResult(search_dir, role)
+    rows = write_results(cfg, search_dir, tuner.oracle)
+    return SearchResult(search_dir, role, rows, best_row(cfg, rows))
+
+
+def retrain_best(search_dir: Path) -> TrainResult:
+    """Train (and export, as configured) the best config into ``<search>/best``."""
+    path = search_dir / "best_config.yaml"
+    if not path.exists():
+        raise RunDirError(f"{path}: not found; no trial of this search completed")
+    return run_train(from_dict(read_yaml(path)), search_dir / "best")

@@ -1,0 +1,181 @@
+"""The tuner: a KerasTuner ``Tuner`` whose trials are ``bigmodel train`` runs.
+
+``run_trial`` turns the trial's hyperparameter values into the search config plus
+``--set``-style overrides and calls the training stage's ``run_train`` — the same
+strategy, tf.data pipeline, callbacks, early stopping, checkpoints and TensorBoard logs
+as ``bigmodel train`` — into its own run directory ``<search>/trials/<trial id>`` (a
+further execution ``n`` of the trial goes to ``<trial id>.<n>``, seeded ``seed + n``).
+Each trial runs inside ``isolated_trial`` (memory stays flat), and its hyperparameters and
+final metrics go to TensorBoard's HParams plugin.
+
+Resume: KerasTuner reloads the oracle and re-queues the trials that were running; a
+re-queued trial's run directory resumes from its last finished epoch (BackupAndRestore)
+instead of restarting (keras-team/keras-tuner#439), and a trial whose training had
+finished is not retrained. The Hyperband oracle's ``tuner/epochs`` sets a trial's epochs;
+each trial trains from scratch (a promoted configuration is retrained for its larger
+budget), so every trial is reproducible from its own config.yaml.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import time
+from pathlib import Path
+
+import keras_tuner
+from keras_tuner.engine.trial import TrialStatus
+
+from bigmodel_tf.config import ExperimentConfig, replace
+from bigmodel_tf.errors import ConfigError, UserError
+from bigmodel_tf.training import run_train
+from bigmodel_tf.training.run_dir import read_json, write_json
+from bigmodel_tf.tuning import hparams
+from bigmodel_tf.tuning.isolation import isolated_trial
+from bigmodel_tf.tuning.settings import metric_value
+
+log = logging.getLogger("bigmodel_tf.tuning")
+
+ORACLE_DIR = "oracle"  # KerasTuner's project folder: oracle.json, trial_*/trial.json
+TRIALS_DIR = "trials"  # one run directory per trial execution
+TRIAL_RECORD = "tune_trial.json"  # written last into a finished trial's run directory
+IDLE_WAIT_SECONDS = 1.0  # between asking a busy oracle (Hyperband, evolution) again
+# A trial needs its metrics, not the slow extras of a full run: no export, no scikit-learn
+# baselines (the same for every trial) and no interpretation (that is for the chosen
+# model: --retrain-best trains it with the search config's own settings).
+TRIAL_SETTINGS = ("export.enabled=false", "evaluation.baselines=[]", "evaluation.interpret=false")
+
+
+class ObjectiveNotFoundError(keras_tuner.errors.FatalError, ConfigError):
+    """The objective is not in metrics.json: stops the search (every trial would fail)."""
+
+
+def trial_epochs(cfg: ExperimentConfig, values: dict) -> int:
+    """A trial's epochs: Hyperband's ``tuner/epochs``, else ``tune.max_epochs``."""
+    return int(values.get("tuner/epochs", cfg.tune.max_epochs))
+
+
+def trial_overrides(cfg: ExperimentConfig, values: dict) -> list[str]:
+    """The ``KEY=VALUE`` overrides that turn the search config into a trial's config."""
+    searched = [f"{key}={value}" for key, value in values.items()
+                if not key.startswith("tuner/")]
+    return [*searched, f"train.epochs={trial_epochs(cfg, values)}"]
+
+
+def trial_config(cfg: ExperimentConfig, values: dict, execution: int = 0) -> ExperimentConfig:
+    """The training config of one trial execution (TRIAL_SETTINGS; a seed per execution)."""
+    return replace(cfg, [*trial_overrides(cfg, values), *TRIAL_SETTINGS,
+                         f"seed={(cfg.seed + execution) % 2**31}"])
+
+
+def trial_run_dir(search_dir: Path, trial_id: str, execution: int = 0) -> Path:
+    """``<search>/trials/<trial id>``, or ``<trial id>.<n>`` for execution n >= 1."""
+    name = trial_id if execution == 0 else f"{trial_id}.{execution}"
+    return Path(search_dir) / TRIALS_DIR / name
+
+
+class BigmodelTuner(keras_tuner.Tuner):
+    """Runs each trial as a ``run_train`` of the search config with the trial's values."""
+
+    def __init__(self, cfg: ExperimentConfig, search_dir: Path, oracle: keras_tuner.Oracle):
+        self.cfg = cfg
+        self.search_dir = Path(search_dir)
+        self.last_failure: str | None = None
+        self._waiting = False
+        super().__init__(
+            oracle=oracle, directory=str(search_dir), project_name=ORACLE_DIR,
+            executions_per_trial=cfg.tune.executions_per_trial, overwrite=False,
+        )
+        self.oracle.verbose = 0  # on_trial_end logs one line per trial instead
+
+    def _get_tuner_fname(self):
+        """One state file for the chief or a local search, so either can resume the other."""
+        name = f"{self.tuner_id}.json" if self._is_worker() else "tuner.json"
+        return os.path.join(str(self.project_dir), name)
+
+    def reload(self):
+        """KerasTuner's reload, plus re-queueing trials cut before the oracle saved them."""
+        super().reload()
+        if self._is_worker():
+            return
+        queued = set(self.oracle._retry_queue)
+        for trial_id, trial in self.oracle.trials.items():
+            if trial.status == TrialStatus.RUNNING and trial_id not in queued:
+                self.oracle._retry_queue.append(trial_id)
+
+    def pre_create_trial(self):
+        """Wait a moment before asking again when the oracle had no trial to give."""
+        if self._waiting:
+            time.sleep(IDLE_WAIT_SECONDS)
+        self._waiting = True
+
+    def on_trial_begin(self, trial):
+        """Log the trial's values."""
+        self._waiting = False
+        shown = {k: v for k, v in trial.hyperparameters.values.items()
+                 if not k.startswith("tuner/") or k == "tuner/epochs"}
+        log.info("tuner %s: trial %s %s", self.tuner_id, trial.trial_id, shown)
+
+    def run_trial(self, trial, *args, **kwargs) -> dict:
+        """Train every execution of the trial; the objective is their mean."""
+        runs = [self._execute(trial, e) for e in range(self.executions_per_trial)]
+        return {
+            self.oracle.objective.name: statistics.fmean(r[0] for r in runs),
+            "epochs": float(sum(r[1] for r in runs)),
+            "seconds": float(sum(r[2] for r in runs)),
+        }
+
+    def _fail(self, trial_id: str, message: str) -> keras_tuner.errors.FailedTrialError:
+        """A failed-trial error (no retry), remembered for the end-of-search report."""
+        self.last_failure = f"trial {trial_id}: {message}"
+        log.warning("%s", self.last_failure)
+        return keras_tuner.errors.FailedTrialError(self.last_failure)
+
+    def _execute(self, trial, execution: int) -> tuple[float, int, float]:
+        """One execution: (objective value, epochs run, seconds)."""
+        values = trial.hyperparameters.values
+        run_dir = trial_run_dir(self.search_dir, trial.trial_id, execution)
+        started, clock = time.time(), time.perf_counter()
+        try:
+            cfg = trial_config(self.cfg, values, execution)
+            with isolated_trial():
+                metrics = run_train(cfg, run_dir).metrics
+        except UserError as exc:  # an impossible combination, a diverged run, ...
+            raise self._fail(trial.trial_id, str(exc)) from None
+        objective = self.oracle.objective.name
+        try:
+            value = metric_value(metrics, objective)
+        except KeyError:
+            raise ObjectiveNotFoundError(
+                f"tune.objective: {objective!r} is not in metrics.json of {run_dir}"
+            ) from None
+        if value is None:
+            raise self._fail(trial.trial_id, f"{objective} is not a number in metrics.json")
+        return value, int(metrics["epochs_run"]), self._record(
+            trial, run_dir, metrics, started, time.perf_counter() - clock)
+
+    def _record(self, trial, run_dir: Path, metrics: dict, started: float,
+                seconds: float) -> float:
+        """HParams once per run directory; the seconds of its first completed training."""
+        record = run_dir / TRIAL_RECORD
+        if record.exists():  # trained by an earlier, interrupted process
+            return float(read_json(record)["seconds"])
+        values = {k: v for k, v in trial.hyperparameters.values.items()
+                  if not k.startswith("tuner/")}
+        values[hparams.EPOCHS] = trial_epochs(self.cfg, trial.hyperparameters.values)
+        hparams.write_trial(run_dir / "tensorboard", values, trial.trial_id, metrics,
+                            self.oracle.objective.name, started)
+        write_json(record, {"trial_id": trial.trial_id, "seconds": round(seconds, 2)})
+        return seconds
+
+    def on_trial_end(self, trial):
+        """Report the trial to the oracle, then log its result and the best so far."""
+        super().on_trial_end(trial)
+        done = self.oracle.get_trial(trial.trial_id)
+        best = [t for t in self.oracle.get_best_trials(1) if t.status == TrialStatus.COMPLETED]
+        best_text = f"{best[0].score:.4f} (trial {best[0].trial_id})" if best else "none"
+        score = "failed" if done.score is None else f"{done.score:.4f}"
+        log.info("tuner %s: trial %s %s: %s %s; best so far %s", self.tuner_id,
+                 trial.trial_id, done.status.lower(), self.oracle.objective.name, score,
+                 best_text)

@@ -1,0 +1,77 @@
+"""`bigmodel benchmark`: the readers agree with each other, the suites run and report.
+
+These check behaviour, never speed (the CPU is shared; timings belong in the report).
+"""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bigmodel_tf.benchmarks.inputs import generator_dataset, plain_dataset, read_gzip_records
+from bigmodel_tf.benchmarks.runner import must_show
+from bigmodel_tf.cli import main
+from bigmodel_tf.config import load_config
+from bigmodel_tf.data import load_splits, tfrecord_io
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """Digits written as GZIP TFRecord shards."""
+    out = tmp_path_factory.mktemp("bench") / "records"
+    assert main(["data", "convert", "--out", str(out), "--set", "data.shards=3"]) == 0
+    return out
+
+
+def test_the_python_reader_reads_what_tf_data_reads(records):
+    files = tfrecord_io.shard_files(records, "train")
+    expected = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    assert [r for f in files for r in read_gzip_records(f)] == expected
+
+
+def test_generator_and_plain_readers_yield_the_train_split_in_order(records):
+    files = tfrecord_io.shard_files(records, "train")
+    train = load_splits(load_config()).train
+    for dataset in (generator_dataset(files, [8, 8, 1], 100), plain_dataset(files, [8, 8, 1], 100)):
+        x = np.concatenate([b[0].numpy() for b in dataset])
+        y = np.concatenate([b[1].numpy() for b in dataset])
+        np.testing.assert_array_equal(x, train.x)
+        np.testing.assert_array_equal(y, train.y)
+
+
+def test_must_show_checks_only_the_suites_that_ran():
+    checks = must_show({"input": {"ratios": {"pipeline_vs_generator": 6.0}},
+                        "overhead": {"overhead": 0.08}})
+    assert [c["met"] for c in checks.values()] == [True, False]
+    assert [c["target"] for c in checks.values()] == ["≥ 5", "≤ 0.05"]
+
+
+@pytest.mark.slow
+def test_every_suite_runs_and_writes_json_and_markdown(tmp_path, capsys):
+    run_dir = tmp_path / "bench"
+    assert main(["benchmark", "--run-dir", str(run_dir), "--set", "model.name=mlp",
+                 "benchmark.epochs=2", "benchmark.repeats=1", "benchmark.input_passes=2",
+                 "benchmark.devices=[1,2]", "benchmark.matmul_size=128",
+                 f"export.dir={tmp_path / 'saved_models'}"]) == 0
+    result = json.loads((run_dir / "benchmark.json").read_text())
+    assert set(result["suites"]) == {"input", "input_bound", "overhead", "precision",
+                                     "scaling", "utilization", "tflite"}
+    suites = result["suites"]
+    assert set(suites["input"]["examples_per_sec"]) == {
+        "generator", "plain_tf_data", "pipeline", "pipeline_cold_first_pass"}
+    assert suites["input"]["examples_per_pass"] == len(load_splits(load_config()).train.y)
+    assert suites["input_bound"]["ratio"] > 0 and suites["overhead"]["steps_per_epoch"] > 0
+    assert "RunBackup" in suites["overhead"]["callback_seconds_per_epoch"]
+    assert set(suites["precision"]["examples_per_sec"]) == {
+        "float32", "mixed_bfloat16", "float32+xla", "mixed_bfloat16+xla"}
+    assert [row["replicas"] for row in suites["scaling"]["rows"]] == [1, 2]
+    assert suites["utilization"]["train_flops_per_example"] > 0
+    assert suites["utilization"]["float32"]["utilization"] > 0
+    assert suites["tflite"]["status"] == "skipped"  # nothing compressed into export.dir
+    assert len(result["must_show"]) == 3 and result["load_average_after"]
+    markdown = (run_dir / "benchmark.md").read_text()
+    for heading in ("## Must show", "## Input", "## Input-bound check", "## Overhead",
+                    "## Precision and compiler", "## Scaling", "## Utilization", "## TFLite"):
+        assert heading in markdown, heading
+    assert "written:" in capsys.readouterr().out

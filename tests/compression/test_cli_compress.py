@@ -1,0 +1,52 @@
+"""`bigmodel compress`: wired into the CLI, and its errors follow the one-line contract."""
+
+from bigmodel_tf.cli import NOT_BUILT, build_parser, main
+from bigmodel_tf.config import ExperimentConfig, save_config
+
+
+def last_error_line(capsys) -> str:
+    """The last stderr line, checked to be the CLI's one-line error."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("bigmodel: error: ")
+    return last
+
+
+def test_compress_is_built():
+    """The subcommand exists with --run and --set, and is no longer marked as planned."""
+    assert "compress" not in NOT_BUILT
+    args = build_parser().parse_args(["compress", "--run", "r", "--set", "compression.qat=true"])
+    assert args.run == "r" and args.overrides == ["compression.qat=true"]
+
+
+def test_missing_run_directory(tmp_path, capsys):
+    """A folder without config.yaml is refused before any work."""
+    assert main(["compress", "--run", str(tmp_path / "nope")]) == 2
+    assert "not a run directory" in last_error_line(capsys)
+
+
+def test_only_compression_and_export_keys(tmp_path, capsys):
+    """The run fixes model and data: other --set keys are refused with the reason."""
+    save_config(ExperimentConfig(), tmp_path / "config.yaml")
+    assert main(["compress", "--run", str(tmp_path), "--set", "data.name=wine"]) == 2
+    assert "compression.* and export.* keys only" in last_error_line(capsys)
+
+
+def test_bad_compression_value(tmp_path, capsys):
+    """A malformed compression key names the key and what is expected."""
+    save_config(ExperimentConfig(), tmp_path / "config.yaml")
+    assert main(["compress", "--run", str(tmp_path), "--set", "compression.m_by_n=4:2"]) == 2
+    assert "compression.m_by_n: expected 'M:N'" in last_error_line(capsys)
+
+
+def test_unfinished_run_leaves_nothing_behind(tmp_path, capsys):
+    """A run without data_spec.json/model.keras: one line, exit 2, no output folders."""
+    run = tmp_path / "run"
+    run.mkdir()
+    save_config(ExperimentConfig(), run / "config.yaml")
+    exports = tmp_path / "saved_models"
+    assert main(["compress", "--run", str(run), "--set", f"export.dir={exports}"]) == 2
+    assert "is missing (is the run finished?)" in last_error_line(capsys)
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
+    assert not exports.exists()

@@ -1,0 +1,98 @@
+"""`bigmodel evaluate`: in place, on new data, and the error contract (exit 2, one line)."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bigmodel_tf.cli import main
+from tests.evaluation.wine_csv import NEW_ROWS, write_wine_csv
+
+pytestmark = pytest.mark.slow
+
+
+def evaluate(*args, cwd):
+    """Run ``bigmodel evaluate ARGS`` in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "bigmodel_tf.cli", "evaluate", *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def assert_error_contract(proc, *fragments):
+    """Exit 2, no traceback, one last line on stderr naming the problem."""
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("bigmodel: error: ")
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+def test_missing_or_unreadable_run_directories_fail_fast(tmp_path):
+    started = time.perf_counter()
+    assert_error_contract(evaluate("--run", "nowhere", cwd=tmp_path), "--run nowhere: not found")
+    seconds = time.perf_counter() - started
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is missing")
+    for name in ("model.keras", "data_spec.json"):
+        (bad / name).write_bytes(b"x")
+    (bad / "config.yaml").write_text("data: [unclosed\n")
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is unreadable")
+    (bad / "config.yaml").write_text("train:\n  epochz: 3\n")
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is invalid",
+                          "train.epochz")
+    print(f"a missing run directory is reported in {seconds:.1f} s")
+
+
+def test_corrupt_model_and_wrong_keys(digits_run, copy_run, tmp_path):
+    run = copy_run(digits_run)
+    assert_error_contract(evaluate("--run", str(run), "--set", "model.width=3", cwd=tmp_path),
+                          "evaluate can change only data.* and evaluation.* keys")
+    (run / "model.keras").write_bytes(b"this is not a zip file")
+    assert_error_contract(evaluate("--run", str(run), cwd=tmp_path),
+                          "model.keras cannot be loaded")
+
+
+def test_data_whose_shape_does_not_match_the_model(digits_run, tmp_path):
+    proc = evaluate("--run", str(digits_run), "--set", "data.name=breast_cancer", cwd=tmp_path)
+    assert_error_contract(proc, "data.name=breast_cancer", "shape [30]",
+                          "the model expects [8, 8, 1]")
+    assert not (digits_run / "evaluations").exists()
+
+
+def test_csv_whose_columns_do_not_match_the_model(csv_run, tmp_path):
+    path = write_wine_csv(tmp_path / "fewer.csv", drop="alcohol")
+    proc = evaluate("--run", str(csv_run), "--set", f"data.path={path}", cwd=tmp_path)
+    assert_error_contract(proc, "features do not match", "missing ['alcohol']")
+
+
+def test_evaluate_new_csv_rows_into_their_own_folder(csv_run, copy_run, tmp_path, capsys):
+    run = copy_run(csv_run)
+    before = (run / "metrics.json").read_text()
+    path = write_wine_csv(tmp_path / "new.csv", rows=NEW_ROWS)
+    assert main(["evaluate", "--run", str(run), "--set", f"data.path={path}",
+                 "evaluation.baselines=[]"]) == 0
+    (out,) = (run / "evaluations").iterdir()
+    assert out.name.startswith("csv-")
+    assert f"into {out}" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["evaluated_run"] == str(run)
+    assert sum(metrics[s]["examples"] for s in ("train", "val", "test")) == len(NEW_ROWS)
+    assert metrics["fit"] == json.loads(before)["fit"]  # the training run's diagnosis
+    assert (out / "report.md").exists() and (out / "plots" / "confusion_matrix_test.png").exists()
+    assert (run / "metrics.json").read_text() == before  # the run itself is untouched
+
+
+def test_evaluate_in_place_keeps_the_training_entries(digits_run, copy_run):
+    run = copy_run(digits_run)
+    before = json.loads((run / "metrics.json").read_text())
+    assert main(["evaluate", "--run", str(run), "--set", "evaluation.baselines=[]",
+                 "evaluation.calibration_bins=5"]) == 0
+    after = json.loads((run / "metrics.json").read_text())
+    assert after["epochs_run"] == before["epochs_run"]
+    assert after["train_examples_per_sec"] == before["train_examples_per_sec"]
+    assert after["test"]["accuracy"] == pytest.approx(before["test"]["accuracy"])
+    assert "baselines" in before and "baselines" not in after  # as the new report says
+    assert "`evaluation.calibration_bins` = 5" in (run / "report.md").read_text()

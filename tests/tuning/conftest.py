@@ -1,0 +1,54 @@
+"""Shared set-up of the tuning tests: a fast stand-in for the training stage.
+
+``fake_train`` replaces ``run_train`` inside the tuner by a function of the config (a
+smooth objective with its optimum at learning rate 10^-2.5 and width 64), so the search
+logic — oracles, resume, results, HParams — runs in milliseconds per trial. The end-to-end
+tests (marked slow) train real models instead.
+"""
+
+import math
+
+import pytest
+
+from bigmodel_tf.training import TrainResult
+from bigmodel_tf.training.run_dir import write_json
+from bigmodel_tf.tuning import tuner as tuner_module
+from bigmodel_tf.tuning.settings import load_tune_config
+
+
+def fake_accuracy(cfg) -> float:
+    """A known objective over train.learning_rate and model.width (best 1.0)."""
+    return (1.0 - (math.log10(cfg.train.learning_rate) + 2.5) ** 2 / 10
+            - abs(cfg.model.width - 64) / 1000)
+
+
+class FakeTrainer:
+    """Records every call; ``interrupt_at`` raises KeyboardInterrupt on that call (1-based)."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+        self.interrupt_at: int | None = None
+
+    def __call__(self, cfg, run_dir):
+        self.calls.append(run_dir.name)
+        if len(self.calls) == self.interrupt_at:
+            raise KeyboardInterrupt
+        run_dir.mkdir(parents=True, exist_ok=True)
+        accuracy = fake_accuracy(cfg)
+        metrics = {"val": {"accuracy": accuracy, "loss": 1.0 - accuracy},
+                   "test": {"accuracy": accuracy}, "epochs_run": cfg.train.epochs}
+        write_json(run_dir / "metrics.json", metrics)
+        return TrainResult(run_dir, metrics)
+
+
+@pytest.fixture
+def fake_train(monkeypatch):
+    """Replace the tuner's run_train by a FakeTrainer; return it."""
+    trainer = FakeTrainer()
+    monkeypatch.setattr(tuner_module, "run_train", trainer)
+    return trainer
+
+
+def tune_config(*overrides):
+    """The default search config with overrides (a small budget unless overridden)."""
+    return load_tune_config(None, ["tune.max_trials=6", "tune.population_size=3", *overrides])
