@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--fresh", action="store_true",
                       help="delete the search directory and start over (default: resume)")
     tune.add_argument("--retrain-best", action="store_true",
-                      help="then train and export the best config into <search>/best")
+                      help="then train and export the best config into <search>/best-<id>")
     tune.add_argument("--lr-finder", action="store_true",
                       help="a learning-rate range test instead of a search")
     tune.add_argument("--compare", metavar="A,B,...", help="run these algorithms on the same "
@@ -310,7 +310,7 @@ def _tune(args) -> int:
         print(f"search {found.search_dir}: {len(found.rows)} trials, {summary}; "
               f"table: {found.search_dir / 'results.md'}")
         if args.retrain_best:
-            result = search.retrain_best(found.search_dir)
+            result = search.retrain_best(found)
             print(f"best config retrained in {result.run_dir}: test accuracy "
                   f"{result.metrics['test']['accuracy']:.4f}")
             if result.export_path:

@@ -3,7 +3,7 @@
 Reads a finished run (model.keras, data_spec.json, the config's data) and
 ``cfg.compression``; writes
 
-    <export.dir>/<export.name>/tflite/<variant>.tflite + compression.json
+    <export.dir>/<export.name>/tflite/<variant>.tflite, compression.json, manifest.json
     <run_dir>/compression/  report.md, size_vs_accuracy.png, compression.json,
                             float32.weights.h5 (the size baseline), pruned.keras,
                             tensorboard/ (pruning summaries)
@@ -45,6 +45,7 @@ from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.evaluation.metrics import classification_metrics
 from bigmodel_tf.export import export_serving_model
+from bigmodel_tf.export.manifest import write_manifest
 
 log = logging.getLogger("bigmodel_tf.compression")
 PROBE_EXAMPLES = 32  # test examples on which every model copy must agree with its source
@@ -182,6 +183,7 @@ def run_compress(cfg: ExperimentConfig, run_dir: Path) -> CompressResult:
         sources = _compress_models(cfg, base, spec, probe, report_tmp, report)
         report["variants"] = _variants(cfg, sources, spec, test, tflite_tmp, report)
         write_reports(report, tflite_tmp, report_tmp)
+        write_manifest(tflite_tmp, cfg)  # sha256 of every .tflite file and compression.json
         _publish(tflite_tmp, tflite_dir)
         _publish(report_tmp, report_dir)
     finally:

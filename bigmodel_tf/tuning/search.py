@@ -10,7 +10,7 @@ A search directory (``runs/tune-<algorithm>-<data>-<model>-<hash>/`` unless
     results.csv, results.md      the trial table
     objective.png                objective per trial and best so far
     best_config.yaml             the best trial's config
-    best/                        --retrain-best: the best config trained and exported
+    best-<id>/                   --retrain-best: the best config trained and exported
 
 Running the same command again resumes: finished trials are kept, none is retrained, and
 only ``fresh=True`` (``--fresh``) deletes the directory and starts over. A directory made
@@ -146,9 +146,9 @@ def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
     return SearchResult(search_dir, role, rows, best_row(cfg, rows))
 
 
-def retrain_best(search_dir: Path) -> TrainResult:
-    """Train (and export, as configured) the best config into ``<search>/best``."""
-    path = search_dir / "best_config.yaml"
-    if not path.exists():
-        raise RunDirError(f"{path}: not found; no trial of this search completed")
-    return run_train(from_dict(read_yaml(path)), search_dir / "best")
+def retrain_best(found: SearchResult) -> TrainResult:
+    """Train (and export, as configured) the best config into ``<search>/best-<trial id>``."""
+    if found.best is None:
+        raise SearchError(f"{found.search_dir}: no trial completed; nothing to retrain")
+    cfg = from_dict(read_yaml(found.search_dir / "best_config.yaml"))
+    return run_train(cfg, found.search_dir / f"best-{found.best['trial']}")

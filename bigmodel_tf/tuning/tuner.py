@@ -126,12 +126,6 @@ class BigmodelTuner(keras_tuner.Tuner):
             "seconds": float(sum(r[2] for r in runs)),
         }
 
-    def _fail(self, trial_id: str, message: str) -> keras_tuner.errors.FailedTrialError:
-        """A failed-trial error (no retry), remembered for the end-of-search report."""
-        self.last_failure = f"trial {trial_id}: {message}"
-        log.warning("%s", self.last_failure)
-        return keras_tuner.errors.FailedTrialError(self.last_failure)
-
     def _execute(self, trial, execution: int) -> tuple[float, int, float]:
         """One execution: (objective value, epochs run, seconds)."""
         values = trial.hyperparameters.values
@@ -142,7 +136,7 @@ class BigmodelTuner(keras_tuner.Tuner):
             with isolated_trial():
                 metrics = run_train(cfg, run_dir).metrics
         except UserError as exc:  # an impossible combination, a diverged run, ...
-            raise self._fail(trial.trial_id, str(exc)) from None
+            raise keras_tuner.errors.FailedTrialError(f"trial {trial.trial_id}: {exc}") from None
         objective = self.oracle.objective.name
         try:
             value = metric_value(metrics, objective)
@@ -151,7 +145,8 @@ class BigmodelTuner(keras_tuner.Tuner):
                 f"tune.objective: {objective!r} is not in metrics.json of {run_dir}"
             ) from None
         if value is None:
-            raise self._fail(trial.trial_id, f"{objective} is not a number in metrics.json")
+            raise keras_tuner.errors.FailedTrialError(
+                f"trial {trial.trial_id}: {objective} is not a number in metrics.json")
         return value, int(metrics["epochs_run"]), self._record(
             trial, run_dir, metrics, started, time.perf_counter() - clock)
 
@@ -171,11 +166,14 @@ class BigmodelTuner(keras_tuner.Tuner):
 
     def on_trial_end(self, trial):
         """Report the trial to the oracle, then log its result and the best so far."""
+        if trial.status != TrialStatus.COMPLETED and trial.message:
+            # KerasTuner keeps the traceback; its last line is "SomeError: the reason".
+            self.last_failure = trial.message.strip().splitlines()[-1].split(": ", 1)[-1]
         super().on_trial_end(trial)
         done = self.oracle.get_trial(trial.trial_id)
         best = [t for t in self.oracle.get_best_trials(1) if t.status == TrialStatus.COMPLETED]
         best_text = f"{best[0].score:.4f} (trial {best[0].trial_id})" if best else "none"
-        score = "failed" if done.score is None else f"{done.score:.4f}"
-        log.info("tuner %s: trial %s %s: %s %s; best so far %s", self.tuner_id,
-                 trial.trial_id, done.status.lower(), self.oracle.objective.name, score,
-                 best_text)
+        result = (f"{self.oracle.objective.name} {done.score:.4f}" if done.score is not None
+                  else f"({self.last_failure})")
+        log.info("tuner %s: trial %s %s: %s; best so far %s", self.tuner_id, trial.trial_id,
+                 done.status.lower(), result, best_text)

@@ -47,11 +47,17 @@ def small_model():
     return make
 
 
+# What these tests do not need from training: the evaluation stage's baselines and
+# interpretation, weight histograms and the TF Serving export (time on 2 shared cores).
+LEAN_TRAINING = ["train.verbose=0", "train.histogram_freq=0", "evaluation.baselines=[]",
+                 "evaluation.interpret=false", "export.enabled=false"]
+
+
 def train_and_compress(root: Path, train: list[str], compress: list[str]) -> tuple[Path, dict]:
     """Train a run through the CLI, compress it through the CLI; return (run dir, report)."""
     run_dir, exports = root / "run", root / "saved_models"
     assert main(["train", "--run-dir", str(run_dir),
-                 "--set", f"export.dir={exports}", "train.verbose=0", *train]) == 0
+                 "--set", f"export.dir={exports}", *LEAN_TRAINING, *train]) == 0
     assert main(["compress", "--run", str(run_dir),
                  "--set", f"export.dir={exports}", *compress]) == 0
     report = json.loads((run_dir / "compression" / "compression.json").read_text())

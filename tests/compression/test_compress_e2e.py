@@ -16,6 +16,7 @@ import tensorflow as tf
 from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import load_splits
+from bigmodel_tf.export.manifest import verify_folder
 from tests.compression.conftest import train_and_compress
 
 pytestmark = pytest.mark.slow
@@ -93,7 +94,7 @@ def test_sparsity_is_reported_and_preserved(cnn):
 
 
 def test_reports_and_exports(cnn):
-    """JSON next to the .tflite files, table, plot, TensorBoard, pruned TF Serving model."""
+    """JSON and manifest next to the .tflite files, table, plot, TensorBoard, pruned export."""
     root, run_dir, report = cnn
     tflite_json = root / "saved_models" / "digits_cnn" / "tflite" / "compression.json"
     assert json.loads(tflite_json.read_text()) == report
@@ -104,6 +105,7 @@ def test_reports_and_exports(cnn):
     assert list((folder / "tensorboard").rglob("events.out.tfevents.*"))
     assert not [p for p in (*run_dir.iterdir(), *tflite_json.parents[1].iterdir())
                 if p.name.startswith(".")]
+    verify_folder(tflite_json.parent)  # manifest.json lists every file with its sha256
     served = tf.saved_model.load(str(root / "saved_models" / "digits_cnn_pruned" / "1"))
     outputs = served.signatures["serving_default"](image=tf.zeros([2, 8, 8, 1]))
     assert outputs["probabilities"].shape == (2, 10)

@@ -22,7 +22,7 @@ CASES = {  # (train overrides, compress overrides)
                                           "compression.variants=[float32,int8]"]),
     "resnet": (["model.name=resnet", "model.width=16", "train.epochs=3"],
                ["compression.qat=true", "compression.variants=[int8]"]),
-    "mobilenetv2": (["model.name=mobilenetv2", "model.alpha=0.35", "train.epochs=2"],
+    "mobilenetv2": (["model.name=mobilenetv2", "model.alpha=0.35", "train.epochs=1"],
                     ["compression.prune=false", "compression.variants=[int8]"]),
     "transformer": (["model.name=transformer", "model.depth=1", "model.width=32",
                      "train.epochs=5"], ["compression.leave_dense=[logits]"]),

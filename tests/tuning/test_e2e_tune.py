@@ -105,7 +105,8 @@ def test_killed_search_resumes_then_retrains_the_best(tmp_path):
     assert "trial 0 {" not in again.stderr  # not trained again
     assert "resumed from" in again.stderr  # trial 1 went on from its last finished epoch
     assert epochs_logged(search / "trials/1") <= 3 + 1  # at most the cut epoch again
-    assert (search / "best" / "metrics.json").exists()
+    best = max(results(search), key=lambda r: float(r["objective"]))["trial"]
+    assert (search / f"best-{best}" / "metrics.json").exists()
     assert "SavedModel for TF Serving" in again.stdout
     assert list((tmp_path / "models").glob("*/1/saved_model.pb"))
 
