@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -87,18 +88,30 @@ def markdown(report: dict) -> str:
 
 
 def plot(report: dict, path: Path) -> None:
-    """Test accuracy against gzipped size (log scale), one labelled point per variant."""
-    baseline = report["reference"]
-    points = {"keras_float32": baseline, **report["variants"]}
+    """Test accuracy against gzipped size (log scale), one labelled point per variant.
+
+    Variants at about the same place (same accuracy, sizes within 10 %, e.g. dynamic
+    range and int8 of one model) share one label, so labels do not overlap.
+    """
+    points = sorted(
+        ((entry["test"]["accuracy"], entry["gzip_bytes"] / KIB, name)
+         for name, entry in {"keras_float32": report["reference"], **report["variants"]}.items())
+    )
+    groups: list[tuple[float, float, list[str]]] = []
+    for accuracy, size, name in points:
+        if groups and groups[-1][0] == accuracy and size < groups[-1][1] * 1.1:
+            groups[-1][2].append(name)
+        else:
+            groups.append((accuracy, size, [name]))
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, entry in points.items():
-        size = entry["gzip_bytes"] / KIB
-        accuracy = entry["test"]["accuracy"]
-        marker = "s" if name == "keras_float32" else "o"
-        ax.scatter(size, accuracy, marker=marker)
-        ax.annotate(name, (size, accuracy), textcoords="offset points", xytext=(4, 4),
-                    fontsize=7)
+    for accuracy, size, names in groups:
+        ax.scatter(size, accuracy, marker="s" if "keras_float32" in names else "o")
+        ax.annotate("\n".join(names), (size, accuracy), textcoords="offset points",
+                    xytext=(4, 4), fontsize=7)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("gzipped size (KiB, log scale)")
     ax.set_ylabel("test accuracy")
     ax.set_title(f"Size vs accuracy: {report['model']} on {report['data']}")
