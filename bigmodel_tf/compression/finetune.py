@@ -32,8 +32,7 @@ def finetune(
     Adam from compression.learning_rate, cosine-decayed to zero over the fine-tuning, so
     the last epochs settle the weights at the final sparsity (or quantization ranges).
     The weights of the best epoch (train.monitor on the val split) from epoch index
-    ``keep_best_from`` on are kept, as training keeps its best epoch: on digits the
-    pruned CNN's test accuracy varied by a point between the last few epochs.
+    ``keep_best_from`` on are kept, as training keeps its best epoch.
     """
     best = tf_keras.callbacks.EarlyStopping(
         monitor=cfg.train.monitor, patience=epochs, restore_best_weights=True,

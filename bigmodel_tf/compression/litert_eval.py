@@ -118,7 +118,8 @@ def tensor_info(detail: dict) -> dict:
 
 
 def measure(
-    path: Path, x: np.ndarray, y: np.ndarray, reference: np.ndarray, c: CompressionConfig
+    path: Path, x: np.ndarray, y: np.ndarray, reference: np.ndarray, c: CompressionConfig,
+    class_names: list[str] | None = None,
 ) -> dict:
     """Metrics, sizes, latency, throughput and parity of one TFLite variant on the test split."""
     runner = interpreter(path, min(c.throughput_batch, len(x)), c.num_threads)
@@ -128,7 +129,7 @@ def measure(
     seconds = time.perf_counter() - started
     return {
         **file_sizes(path),
-        "test": classification_metrics(y, probs),
+        "test": classification_metrics(y, probs, class_names),
         "latency_ms": latency_ms(path, x, c.latency_runs, c.num_threads),
         "throughput_examples_per_sec": len(x) / seconds,
         "parity": parity(probs, reference),

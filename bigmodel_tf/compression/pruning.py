@@ -186,11 +186,10 @@ def layer_error(exc: Exception, model, action: str) -> CompressionError:
     return CompressionError(f"{where}: TF-MOT cannot {action} it ({message}); {LEAVE_DENSE}")
 
 
-def weight_sparsity(model, names: list[str] | None = None) -> dict[str, float]:
+def weight_sparsity(model, names: list[str]) -> dict[str, float]:
     """Fraction of exact zeros of each named weight (``layer/.../kernel``) of ``model``."""
     values = {w.name.split(":")[0]: w for w in model.weights}
-    wanted = names if names is not None else list(values)
-    return {name: float(np.mean(values[name].numpy() == 0)) for name in wanted}
+    return {name: float(np.mean(values[name].numpy() == 0)) for name in names}
 
 
 def prune(model, cfg: ExperimentConfig, log_dir: Path) -> PruneResult:

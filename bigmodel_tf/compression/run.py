@@ -141,7 +141,8 @@ def _variants(cfg, sources: dict, spec: DataSpec, test, out_dir: Path, report: d
                 layer_names = [layer.name for layer in model.layers]
                 path.write_bytes(convert(saved, quantization, c, examples, layer_names,
                                          quantization_aware=source in QUANTIZATION_AWARE))
-                entry = litert_eval.measure(path, test.x, test.y, reference, c)
+                entry = litert_eval.measure(path, test.x, test.y, reference, c,
+                                            spec.class_names)
                 entries[name] = {"file": path.name, "source": source,
                                  "quantization": quantization, **entry,
                                  "times_smaller_gzip_vs_weights": weights_bytes

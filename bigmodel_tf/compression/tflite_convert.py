@@ -10,15 +10,14 @@ data); returns the ``.tflite`` bytes. Keras 3 models go through
 Variants: ``float32`` (no optimization), ``dynamic_range`` (int8 weights, float
 activations), ``float16`` (float16 weights), ``int8`` (full integer: weights and
 activations, calibrated on representative data). QAT models convert to int8 with the
-ranges their fake-quantization learned, without representative data (calibrating them
-again made an MLP's int8 model disagree with its QAT model). The representative data set is drawn
-from the train pipeline as float32 batches of ONE example of the model's input shape; a
-wrong one is the usual cause of an int8 model that predicts a single class (DESIGN.md).
+ranges their fake quantization learned (TF-MOT's documented conversion: the default
+optimization, no representative data). The representative data set is drawn from the
+train pipeline as float32 batches of ONE example of the model's input shape; a wrong
+one is the usual cause of an int8 model that predicts a single class (DESIGN.md).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,8 +29,6 @@ from bigmodel_tf.config import CompressionConfig, ExperimentConfig
 from bigmodel_tf.data import build_dataset
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import CompressionError
-
-log = logging.getLogger("bigmodel_tf.compression")
 
 
 def write_saved_model(model, spec: DataSpec, path: Path) -> None:
@@ -86,7 +83,8 @@ def _configure(
 def _conversion_error(exc: Exception, variant: str, layer_names: list[str]) -> CompressionError:
     """A CompressionError naming the layers the converter's message mentions, and the way out."""
     text = str(exc)
-    named = [name for name in layer_names if f"/{name}/" in text or f"{name}/" in text]
+    # Converter locations are op paths such as "cnn/conv_1/Conv2D": a layer is a path part.
+    named = [name for name in layer_names if f"/{name}/" in text or f'"{name}/' in text]
     where = f" at layer {', '.join(named)}" if named else ""
     lines = [line.strip() for line in text.splitlines() if "error" in line.lower()]
     detail = (lines[0] if lines else text.strip().splitlines()[0] if text.strip() else "")[:300]
