@@ -66,7 +66,8 @@ def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
         raise RunDirError(f"{config_file}: unreadable; choose a new run directory") from None
     diffs = config_differences(saved, to_dict(cfg))
     # run_name only names the directory; export and benchmark do not change training.
-    diffs = [d for d in diffs if not d.startswith(("run_name:", "export.", "benchmark.", "tune."))]
+    diffs = [d for d in diffs if not d.startswith(("run_name:", "export.", "benchmark.", "tune.",
+                                               "compression."))]
     if diffs:
         raise RunDirError(
             f"{run_dir}: holds a run with a different config ({'; '.join(diffs[:5])}); "
