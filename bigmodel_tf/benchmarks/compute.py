@@ -26,6 +26,7 @@ from bigmodel_tf.data import build_dataset, load_splits
 COMBINATIONS = (("float32", False), ("mixed_bfloat16", False),
                 ("float32", True), ("mixed_bfloat16", True))
 MATMULS = 8  # chained per timed call, to amortize the dispatch
+MATMUL_TIMINGS = 10  # timed calls per benchmark repeat
 
 
 def _label(precision: str, jit: bool) -> str:
@@ -85,7 +86,7 @@ def matmul_flops_per_sec(size: int, dtype: tf.DType, repeats: int) -> float:
 
     chain(a).numpy()  # trace and warm up
     best = float("inf")
-    for _ in range(max(3, repeats)):
+    for _ in range(MATMUL_TIMINGS * repeats):  # short calls: many, for one quiet moment
         start = time.perf_counter()
         chain(a).numpy()
         best = min(best, time.perf_counter() - start)

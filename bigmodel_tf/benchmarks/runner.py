@@ -24,6 +24,7 @@ from bigmodel_tf.benchmarks.timing import load_average
 from bigmodel_tf.config import ExperimentConfig, replace, save_config
 from bigmodel_tf.data import convert_to_tfrecord
 from bigmodel_tf.training.run_dir import write_json
+from bigmodel_tf.training.workers import usable_cores
 
 # The targets: (suite, how to read the value, comparison, target).
 TARGETS = {
@@ -45,7 +46,7 @@ def machine_info() -> dict:
                    if ln.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"cpu": cpu, "cores": cores, "memory_gb": round(memory, 1),
             "tensorflow": tf.__version__, "keras": keras.__version__}

@@ -24,6 +24,7 @@ from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.runtime import configure_runtime
 from bigmodel_tf.training.train import compile_model
+from bigmodel_tf.training.workers import usable_cores
 
 RESULT_PREFIX = "SCALING "
 
@@ -65,7 +66,7 @@ def run_scaling(cfg, run_dir: Path) -> dict:
     for row in rows:
         row["speedup"] = round(row["examples_per_sec"] / base, 3)
         row["efficiency"] = round(row["speedup"] * rows[0]["devices"] / row["devices"], 3)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     return {"physical_cores": cores, "per_replica_batch": cfg.data.batch_size, "rows": rows}
 
 

@@ -26,7 +26,7 @@ from bigmodel_tf.models import build_model
 from bigmodel_tf.training.memory import estimate_memory, memory_findings
 from bigmodel_tf.training.optim import scaled_learning_rate
 from bigmodel_tf.training.runtime import strategy_kind, unsupported
-from bigmodel_tf.training.workers import worker_role
+from bigmodel_tf.training.workers import usable_cores, worker_role
 
 log = logging.getLogger("bigmodel_tf.training")
 
@@ -115,8 +115,8 @@ def _traps(cfg, kind: str, replicas: int | None) -> list[tuple[str, str]]:
         findings.append(("ok", "class weights are per-example sample weights inside tf.data "
                                "(Keras' class_weight argument breaks under strategies, "
                                "tensorflow#33550)"))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if kind == "MirroredStrategy" and cfg.runtime.logical_cpus > (cores or 1):
+    cores = usable_cores()
+    if kind == "MirroredStrategy" and cfg.runtime.logical_cpus > cores:
         findings.append(("warn", f"{cfg.runtime.logical_cpus} logical CPU devices on {cores} "
                                  "core(s): the replicas share cores (a test of the "
                                  "multi-device path, not a speed-up)"))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bigmodel_tf.errors import ConfigError
 from bigmodel_tf.training.run_dir import WORKERS_DIR
+from bigmodel_tf.training.workers import usable_cores
 
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 120  # how long the others may finish after the chief exits
@@ -78,8 +79,8 @@ def cluster_commands(train_args: list[str], hosts: list[str]) -> str:
 def _worker_env(hosts: list[str], index: int) -> dict:
     """The environment of local worker ``index``: TF_CONFIG plus a share of the cores."""
     env = dict(os.environ, TF_CONFIG=tf_config(hosts, index))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    env.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (cores or 1) // len(hosts))))
+    cores = usable_cores()
+    env.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, cores // len(hosts))))
     return env
 
 

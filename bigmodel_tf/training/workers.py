@@ -37,6 +37,12 @@ class WorkerRole:
         return "chief" if self.task_type == "chief" else f"worker-{self.index}"
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def read_tf_config(env) -> dict:
     """TF_CONFIG parsed; a malformed value is a ConfigError naming what is expected."""
     text = env.get("TF_CONFIG", "")
