@@ -4,7 +4,8 @@ Reads ``<export.dir>/<export.name>/tflite/compression.json`` and re-measures eve
 variant in this run with the compression stage's own LiteRT measurement
 (compression/litert_eval.py: median single-example latency, batched throughput), next to
 the figures measured when it was compressed (the difference is the machine's load). The
-suite does not compress anything: without compression.json it says so.
+files are checked against the folder's manifest.json first: a changed byte is refused.
+The suite does not compress anything: without compression.json it says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.config import export_name
 from bigmodel_tf.data import load_splits
+from bigmodel_tf.export.manifest import verify_folder
 
 
 def run_tflite(cfg) -> dict:
@@ -28,6 +30,7 @@ def run_tflite(cfg) -> dict:
         return {"status": "skipped",
                 "reason": f"no {report}: run `bigmodel compress --run RUN_DIR` with this "
                           "config first; this suite re-measures the variants it wrote"}
+    verify_folder(folder)  # every .tflite file and compression.json against manifest.json
     variants = json.loads(report.read_text(encoding="utf-8"))["variants"]
     c, test = cfg.compression, load_splits(cfg).test
     rows = {}

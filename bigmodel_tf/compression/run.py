@@ -194,6 +194,6 @@ def run_compress(cfg: ExperimentConfig, run_dir: Path) -> CompressResult:
     if cfg.compression.export_pruned and "pruned" in sources:
         pruned_export = export_serving_model(
             sources["pruned"][0], spec, cfg.export.dir, f"{export_name(cfg)}_pruned",
-            test.x[: cfg.export.warmup_examples],
+            test.x[: cfg.export.warmup_examples], cfg,
         )
     return CompressResult(report, tflite_dir, report_dir, pruned_export)

@@ -112,10 +112,11 @@ class EvolutionOracle(keras_tuner.Oracle):
         return None
 
     def scored(self, generations: range) -> list[Candidate]:
-        """(values, score) of the completed trials of the given generations."""
+        """(values, score) of the completed trials of the given generations, by trial id (a
+        reloaded oracle lists its trials in another order; the breeding must not change)."""
         return [
             (dict(trial.hyperparameters.values), trial.score)
-            for trial_id, trial in self.trials.items()
+            for trial_id, trial in sorted(self.trials.items())
             if trial.status == TrialStatus.COMPLETED
             and self.generation_of.get(trial_id) in generations
         ]

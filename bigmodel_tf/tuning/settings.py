@@ -9,6 +9,7 @@ metrics.json, written as a dotted path (``val.accuracy``, ``test.f1_macro``, ``e
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from pathlib import Path
@@ -40,13 +41,14 @@ def direction(cfg: ExperimentConfig) -> str:
 
 
 def metric_value(metrics: dict, name: str) -> float | None:
-    """The number at dotted path ``name`` in a metrics.json dict (None if not a number)."""
+    """The number at dotted path ``name`` in a metrics.json dict (None if not a finite number:
+    a NaN must fail its trial, never compare as the best)."""
     node = metrics
     for part in name.split("."):
         if not isinstance(node, dict) or part not in node:
             raise KeyError(name)
         node = node[part]
-    if isinstance(node, bool) or not isinstance(node, int | float):
+    if isinstance(node, bool) or not isinstance(node, int | float) or not math.isfinite(node):
         return None
     return float(node)
 

@@ -146,7 +146,7 @@ class BigmodelTuner(keras_tuner.Tuner):
             ) from None
         if value is None:
             raise keras_tuner.errors.FailedTrialError(
-                f"trial {trial.trial_id}: {objective} is not a number in metrics.json")
+                f"trial {trial.trial_id}: {objective} is not a finite number in metrics.json")
         return value, int(metrics["epochs_run"]), self._record(
             trial, run_dir, metrics, started, time.perf_counter() - clock)
 

@@ -1,6 +1,6 @@
-"""Manifests: every exported artifact (model.keras, each SavedModel file) is listed with its
-sha256, the config hash and the library versions; loading checks the hash and refuses a
-mismatch, a missing file or an unlisted one."""
+"""Manifests: every exported artifact (model.keras, each SavedModel file, TFLite files) is
+listed with its sha256, the config hash and the library versions; loading checks the hash
+and refuses a mismatch, a missing file or an unlisted one."""
 
 import json
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bigmodel_tf.config import config_hash
+from bigmodel_tf.benchmarks.tflite import run_tflite
+from bigmodel_tf.config import config_hash, export_name, replace
 from bigmodel_tf.errors import ArtifactError
 from bigmodel_tf.export.manifest import (
     MANIFEST,
@@ -82,3 +83,20 @@ def test_manifests_grow_when_artifacts_are_added(tmp_path):
     (tmp_path / "b.tflite").unlink()
     with pytest.raises(ArtifactError, match="b.tflite: listed in manifest.json but missing"):
         verify_folder(tmp_path)
+
+
+def test_tflite_files_are_listed_and_a_changed_byte_is_refused(iris_model, iris_cfg, tmp_path):
+    model, _, _ = iris_model
+    cfg = replace(iris_cfg, [f"export.dir={tmp_path}"])
+    folder = tmp_path / export_name(cfg) / "tflite"
+    folder.mkdir(parents=True)
+    (folder / "float32.tflite").write_bytes(
+        tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    (folder / "compression.json").write_text(
+        json.dumps({"variants": {"float32": {"file": "float32.tflite"}}}))
+    write_manifest(folder, cfg)  # as `bigmodel compress` does
+    assert set(verify_folder(folder)["files"]) == {"float32.tflite", "compression.json"}
+    assert run_tflite(cfg)["variants"]["float32"]["test_accuracy"] >= 0
+    flip_a_byte(folder / "float32.tflite")
+    with pytest.raises(ArtifactError, match="float32.tflite: sha256 does not match"):
+        run_tflite(cfg)

@@ -5,13 +5,19 @@ search bookkeeping — KerasTuner's reload plus the fixes in oracles.py and tune
 """
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.tuning.search import run_search
 from bigmodel_tf.tuning.tuner import ORACLE_DIR
-from tests.tuning.conftest import tune_config
+from tests.tuning.conftest import algorithm_config, tune_config
+
+ROOT = Path(__file__).parents[2]
 
 ALGORITHMS = ["random", "grid", "bayesian", "hyperband", "evolution"]
 
@@ -26,17 +32,25 @@ def interrupted_then_resumed(tmp_path, fake_train, cfg, interrupt_at=3):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_interrupted_search_resumes_without_retraining(tmp_path, fake_train, algorithm):
-    # Bayesian: 5 random trials, then one from the Gaussian process (its fit is slow).
-    cfg = tune_config(f"tune.algorithm={algorithm}", "tune.initial_points=5")
-    result = interrupted_then_resumed(tmp_path, fake_train, cfg)
-    trials = [row["trial"] for row in result.rows]
-    assert len(trials) == 6 and all(row["status"] == "COMPLETED" for row in result.rows)
-    # Trials 0 and 1 finished before the interruption and are not trained again; the
-    # interrupted trial 2 runs once more; every later trial runs once.
-    assert fake_train.calls == ["0", "1", "2", "2", "3", "4", "5"]
-    assert sorted(trials) == ["0", "1", "2", "3", "4", "5"]
+def test_a_search_killed_mid_trial_resumes_to_the_uninterrupted_best(tmp_path, fake_train,
+                                                                     algorithm):
+    killed = subprocess.run([sys.executable, "-m", "tests.tuning.kill_probe",
+                             str(tmp_path / "search"), algorithm, "3"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    cfg = algorithm_config(algorithm)
+    result = run_search(cfg, tmp_path / "search")
+    # Trials 0 and 1 finished before the kill and are not trained again; the killed
+    # trial 2 runs once more; every later trial runs once.
+    assert fake_train.calls == ["2", "3", "4", "5"]
+    assert [row["status"] for row in result.rows] == ["COMPLETED"] * 6
+    assert sorted(row["trial"] for row in result.rows) == ["0", "1", "2", "3", "4", "5"]
     assert len({json.dumps(row["values"], sort_keys=True) for row in result.rows}) == 6
+    # Every algorithm here is deterministic given the seed: the same trials, the same best.
+    straight = run_search(cfg, tmp_path / "straight")
+    assert [r["values"] for r in result.rows] == [r["values"] for r in straight.rows]
+    assert {k: result.best[k] for k in ("trial", "values", "objective")} == {
+        k: straight.best[k] for k in ("trial", "values", "objective")}
 
 
 def test_grid_resume_keeps_grid_order(tmp_path, fake_train):

@@ -95,3 +95,20 @@ def test_compare_reports_algorithms_side_by_side(tmp_path, fake_train):
 
 def test_fake_objective_is_what_the_search_maximizes():
     assert fake_accuracy(tune_config("train.learning_rate=0.00316", "model.width=64")) > 0.99
+
+
+@pytest.mark.parametrize("broken", ["nan_at", "diverge_at"])
+def test_a_nan_or_diverged_trial_is_failed_and_never_best(tmp_path, fake_train, broken):
+    # Grid over widths 32, 64, 96; the broken trial is the one the fake objective rates best.
+    cfg = tune_config("tune.algorithm=grid", "tune.max_trials=3", "train.learning_rate=0.00316",
+                      "tune.space.model.width.min=32", "tune.space.model.width.max=96",
+                      "tune.space.model.width.step=32", "tune.space.model.depth=null",
+                      "tune.space.model.dropout=null", "tune.space.data.batch_size=null",
+                      "tune.space.train.learning_rate=null")
+    setattr(fake_train, broken, {1})  # the grid starts at the defaults: width 64
+    result = run_search(cfg, tmp_path / "s")
+    statuses = {r["values"]["model.width"]: r["status"] for r in result.rows}
+    assert statuses == {32: "COMPLETED", 64: "FAILED", 96: "COMPLETED"}
+    assert result.best["status"] == "COMPLETED" and result.best["values"]["model.width"] != 64
+    best_config = yaml.safe_load((tmp_path / "s" / "best_config.yaml").read_text())
+    assert best_config["model"]["width"] == result.best["values"]["model.width"]
