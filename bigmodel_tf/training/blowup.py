@@ -12,7 +12,7 @@ there. After ``train.max_rollbacks`` rollbacks the next blow-up stops training w
 TrainingDivergedError (exit status 2, the backup kept). With ``max_rollbacks=0`` (the
 default) the guard stops at the first blow-up and keeps no snapshot, like Keras'
 TerminateOnNaN but with a message and without losing the backup. A rollback needs a
-constant learning rate (config.py refuses it with a schedule).
+constant learning rate (config/checks.py refuses it with a schedule).
 """
 
 from __future__ import annotations

@@ -1,0 +1,70 @@
+"""Config saving and naming: the resolved config as YAML, its hash, run and export names.
+
+The saved ``config.yaml`` holds every key plus the library versions (provenance), so
+that ``bigmodel train --config runs/X/config.yaml`` reproduces the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bigmodel_tf.config.experiment import ExperimentConfig
+
+# Keys written by save_config for provenance; accepted (and ignored) when loading.
+PROVENANCE_KEYS = ("versions",)
+
+
+def to_dict(cfg: Any) -> dict:
+    """The config as a plain nested dict (YAML/JSON serializable)."""
+    return dataclasses.asdict(cfg)
+
+
+def config_hash(cfg: ExperimentConfig) -> str:
+    """A short stable hash of everything that changes what a run computes."""
+    content = to_dict(cfg)
+    content.pop("run_name", None)
+    content.pop("export", None)
+    content.pop("benchmark", None)  # what a benchmark measures does not change a run
+    content.pop("compression", None)  # compressing a run does not change it
+    content.pop("tune", None)  # a search's settings do not change one training run
+    blob = json.dumps(content, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def run_name(cfg: ExperimentConfig) -> str:
+    """The run directory's name: ``run_name`` if set, else data-model-hash (stable)."""
+    return cfg.run_name or f"{cfg.data.name}-{cfg.model.name}-{config_hash(cfg)}"
+
+
+def export_name(cfg: ExperimentConfig) -> str:
+    """The exported model's name under ``export.dir``."""
+    return cfg.export.name or f"{cfg.data.name}_{cfg.model.name}"
+
+
+def library_versions() -> dict:
+    """Versions of Python and the libraries that decide a run's results."""
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for dist in ("tensorflow", "keras", "tf-keras", "scikit-learn", "numpy", "bigmodel_tf"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
+
+
+def save_config(cfg: ExperimentConfig, path: str | Path) -> None:
+    """Write the resolved config plus library versions as YAML (atomically)."""
+    path = Path(path)
+    content = {**to_dict(cfg), "versions": library_versions()}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    tmp.replace(path)
