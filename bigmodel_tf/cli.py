@@ -15,21 +15,30 @@ import sys
 from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, from_dict, load_config, read_yaml
-from bigmodel_tf.errors import ConfigError, NotBuiltError, RunDirError, RunPreempted, UserError
+from bigmodel_tf.errors import ConfigError, RunDirError, RunPreempted, UserError
 
 # Which issue builds each command that does not exist yet; its help says so.
-NOT_BUILT: dict[str, str] = {}
-
 log = logging.getLogger("bigmodel_tf")
+
+
+def _add_set_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """The repeatable ``--set KEY=VALUE ...`` option."""
+    parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", nargs="+",
+                        action="extend", default=[], help=help_text)
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
     """The options every config-driven command takes."""
     parser.add_argument("--config", metavar="FILE", help="experiment YAML (see configs/)")
-    parser.add_argument(
-        "--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend", default=[],
-        help="override config keys, e.g. --set train.epochs=5 data.name=wine",
-    )
+    _add_set_arg(parser, "override config keys, e.g. --set train.epochs=5 data.name=wine")
+
+
+def _add_run_command(sub, name: str, help_text: str, set_help: str) -> argparse.ArgumentParser:
+    """A subcommand that works on a finished run: ``--run RUN_DIR`` plus ``--set``."""
+    parser = sub.add_parser(name, help=help_text)
+    parser.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run")
+    _add_set_arg(parser, set_help)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,32 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--cv", type=int, metavar="K",
                        help="also run K-fold cross-validation (same as --set train.cv_folds=K)")
 
-    evaluate = sub.add_parser(
-        "evaluate", help="evaluate a trained run (metrics, plots, report), also on new data"
-    )
-    evaluate.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run")
-    evaluate.add_argument(
-        "--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend", default=[],
-        help="override data.* or evaluation.* keys, e.g. --set data.name=csv data.path=new.csv",
-    )
+    evaluate = _add_run_command(
+        sub, "evaluate", "evaluate a trained run (metrics, plots, report), also on new data",
+        "override data.* or evaluation.* keys, e.g. --set data.name=csv data.path=new.csv")
     evaluate.add_argument("--out", metavar="DIR", help="default: the run directory for its own "
                           "data, else RUN_DIR/evaluations/<data>-<hash>")
-
-    export = sub.add_parser("export", help="export a run's model.keras as a TF Serving model")
-    export.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run")
-    export.add_argument(
-        "--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend", default=[],
-        help="override export keys, e.g. --set export.dir=/models export.name=digits",
-    )
-
-    compress = sub.add_parser(
-        "compress", help="prune, quantize and convert a run's model to TFLite; measure each"
-    )
-    compress.add_argument("--run", required=True, metavar="RUN_DIR", help="a finished run")
-    compress.add_argument(
-        "--set", dest="overrides", metavar="KEY=VALUE", nargs="+", action="extend", default=[],
-        help="override compression.* or export.* keys, e.g. --set compression.qat=true",
-    )
+    _add_run_command(sub, "export", "export a run's model.keras as a TF Serving model",
+                     "override export keys, e.g. --set export.dir=/models export.name=digits")
+    _add_run_command(sub, "compress", "prune, quantize and convert a run's model to TFLite; "
+                     "measure each", "override compression.* or export.* keys, e.g. "
+                     "--set compression.qat=true")
 
     data = sub.add_parser("data", help="data tools")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -121,8 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--role", choices=["chief", "worker"], help="distributed search over "
                       "KERASTUNER_ORACLE_IP/KERASTUNER_ORACLE_PORT (see the README)")
 
-    for name, what in NOT_BUILT.items():
-        sub.add_parser(name, help=f"NOT BUILT YET: {what}", add_help=False)
     return parser
 
 
@@ -343,18 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.INFO, format="bigmodel: %(message)s", stream=sys.stderr)
     parser = build_parser()
-    # Unbuilt commands accept (and ignore) any arguments so they can explain themselves.
-    args, unknown = parser.parse_known_args(argv)
-    if unknown and args.command not in NOT_BUILT:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = parser.parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "export": _export, "data": _data,
                 "doctor": _doctor, "benchmark": _benchmark, "compress": _compress,
                 "tune": _tune}
     try:
-        if args.command in NOT_BUILT:
-            raise NotBuiltError(
-                f"bigmodel {args.command}: not built yet ({NOT_BUILT[args.command]})"
-            )
         return handlers[args.command](args)
     except UserError as exc:
         print(f"bigmodel: error: {exc}", file=sys.stderr)

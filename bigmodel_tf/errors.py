@@ -24,10 +24,6 @@ class RunDirError(UserError):
     """A run directory is missing, unreadable or would be overwritten."""
 
 
-class NotBuiltError(UserError):
-    """The requested command exists in the design but is not built yet."""
-
-
 class TrainingDivergedError(UserError):
     """Training produced a NaN or infinite loss and was stopped."""
 

@@ -4,9 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from bigmodel_tf.cli import NOT_BUILT, build_parser, main
+from bigmodel_tf.cli import build_parser
 
 ROOT = Path(__file__).parents[1]
 
@@ -36,13 +34,6 @@ def test_parser_has_every_design_command():
     assert {"train", "evaluate", "tune", "compress", "export", "benchmark", "data"} <= set(
         commands
     )
-
-
-@pytest.mark.parametrize("command", sorted(NOT_BUILT))
-def test_unbuilt_commands_say_so_and_exit_2(command, capsys):
-    assert main([command, "--anything"]) == 2
-    assert "not built yet" in capsys.readouterr().err
-    assert "NOT BUILT YET" in build_parser().format_help()
 
 
 def test_bad_config_key_is_one_line_exit_2(tmp_path):

@@ -1,6 +1,6 @@
 """`bigmodel compress`: wired into the CLI, and its errors follow the one-line contract."""
 
-from bigmodel_tf.cli import NOT_BUILT, build_parser, main
+from bigmodel_tf.cli import build_parser, main
 from bigmodel_tf.config import ExperimentConfig, save_config
 
 
@@ -14,8 +14,7 @@ def last_error_line(capsys) -> str:
 
 
 def test_compress_is_built():
-    """The subcommand exists with --run and --set, and is no longer marked as planned."""
-    assert "compress" not in NOT_BUILT
+    """The subcommand exists with --run and --set."""
     args = build_parser().parse_args(["compress", "--run", "r", "--set", "compression.qat=true"])
     assert args.run == "r" and args.overrides == ["compression.qat=true"]
 

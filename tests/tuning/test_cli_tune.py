@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bigmodel_tf.cli import NOT_BUILT, main
+from bigmodel_tf.cli import main
 from tests.test_cli import assert_error_contract, run_cli
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "tune.py"
@@ -47,7 +47,3 @@ def test_distributed_environment_needs_a_role(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     assert main(["tune", "--run-dir", str(tmp_path / "s")]) == 2
     assert "add --role chief or --role worker" in capsys.readouterr().err
-
-
-def test_tune_is_built():
-    assert "tune" not in NOT_BUILT
