@@ -24,16 +24,31 @@ def _seed_everything():
 SHARED_SCOPES = ("module", "package", "session")
 
 
+def _shared_fixtures(item) -> list[str]:
+    """The module-, package- or session-scoped fixtures of this suite that ``item`` uses."""
+    return sorted(
+        f"{definition.baseid}::{definition.argname}"
+        for definitions in item._fixtureinfo.name2fixturedefs.values()
+        for definition in definitions[-1:]
+        if definition.scope in SHARED_SCOPES and definition.baseid  # "" = pytest's own
+    )
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under ``--dist loadgroup`` (pyproject.toml), tests that use a module- or
-    session-scoped fixture of this suite run in one worker, so that fixture (a trained run,
-    a compressed model) is built once; every other test goes to whichever worker is free."""
+    """Under ``--dist loadgroup`` (pyproject.toml), tests linked by a shared fixture (a
+    trained run, a compressed model), directly or through other tests, run in one worker,
+    so each such fixture is built once; every other test goes to whichever worker is free."""
+    parent: dict[str, str] = {}
+
+    def root(fixture: str) -> str:
+        while parent.setdefault(fixture, fixture) != fixture:
+            fixture = parent[fixture]
+        return fixture
+
+    uses = {item.nodeid: _shared_fixtures(item) for item in items}
+    for fixtures in uses.values():
+        for other in fixtures[1:]:
+            parent[root(other)] = root(fixtures[0])
     for item in items:
-        homes = sorted({
-            definition.baseid
-            for definitions in item._fixtureinfo.name2fixturedefs.values()
-            for definition in definitions[-1:]
-            if definition.scope in SHARED_SCOPES and definition.baseid  # "" = pytest's own
-        })
-        if homes:
-            item.add_marker(pytest.mark.xdist_group(homes[0]))
+        if uses[item.nodeid]:
+            item.add_marker(pytest.mark.xdist_group(root(uses[item.nodeid][0])))
