@@ -5,12 +5,15 @@ with x raw float32 features (the model normalizes), y int32 class ids and sample
 float32. Order of the stages, following the measurements in DESIGN.md (vectorize first,
 then add parallelism; no parallel interleave by default on 2 cores):
 
-    source -> shard -> cache -> shuffle (train) -> batch -> vectorized maps -> prefetch
+    source -> shard -> batch (blocks for train) -> parse (TFRecords) -> cache
+           -> permute blocks into batches (train) -> vectorized maps -> prefetch
 
 The source is the in-memory split (``from_tensor_slices``), the resampled train stream
 (imbalance.py), or for data.name=tfrecord the GZIP shards' serialized records, which are
-batched first and then parsed together (``parse_example``). val/test keep the order of
-``load_splits(cfg).val`` / ``.test``.
+batched first and then parsed together (``parse_example``) and cached parsed, so later
+epochs neither decompress nor parse. Everything after the first batch works on whole
+batches or blocks (order.py). val/test keep the order of ``load_splits(cfg).val`` /
+``.test``.
 """
 
 from __future__ import annotations
@@ -135,6 +138,13 @@ def build_dataset(
     policy = shard_policy(
         cfg, split, input_context.num_input_pipelines if input_context is not None else 1
     )
+    weights = None
+    if training:  # per-example class weights, added where the labels are first batched
+        weights = tf.constant(class_weights(cfg, splits.train.y, spec.num_classes))
+
+    def weighted(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        return (x, y) if weights is None else (x, y, tf.gather(weights, y))
+
     if resampled:
         ds = resampled_train(cfg, arrays.x, arrays.y, spec)  # already shuffled
     elif streamed:
@@ -143,23 +153,22 @@ def build_dataset(
         ds = tf.data.Dataset.from_tensor_slices((arrays.x, arrays.y))
     if policy == "DATA":
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    if streamed:  # in-memory arrays are cached already; caching them again doubles memory
+    batch, parallel = _batch_size(cfg, input_context), _autotune(cfg.data.num_parallel_calls)
+    ordered = training and not resampled  # the order is a function of (seed, epoch)
+    examples = int(ds.cardinality())
+    ds = ds.batch(order.block_size(cfg.data.shuffle_buffer, batch) if ordered else batch)
+    # One vectorized map per batch or block: parse (TFRecords) and weights together (every
+    # map adds milliseconds to each epoch's iterator creation).
+    if streamed:
+        ds = ds.map(lambda records: weighted(*tfrecord_io.parse_batch(records, spec.input_shape)),
+                    num_parallel_calls=parallel)
+        # Cached parsed: later epochs neither decompress nor parse. In-memory arrays are
+        # not cached again (that would double their memory).
         ds = _cache(ds, cfg, split, input_context)
-    if training and not resampled:  # the order is a function of (seed, epoch): order.py
-        ds = order.shuffle_by_epoch(ds, cfg.seed, cfg.data.shuffle_buffer)
-    ds = ds.batch(_batch_size(cfg, input_context))
-
-    weights = None
-    if training:
-        weights = tf.constant(class_weights(cfg, splits.train.y, spec.num_classes))
-
-    def per_batch(*batch: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        x, y = tfrecord_io.parse_batch(batch[0], spec.input_shape) if streamed else batch
-        return (x, y) if weights is None else (x, y, tf.gather(weights, y))
-
-    parallel = _autotune(cfg.data.num_parallel_calls)
-    if streamed or training:
-        ds = ds.map(per_batch, num_parallel_calls=parallel)
+    elif weights is not None:
+        ds = ds.map(weighted, num_parallel_calls=parallel)
+    if ordered:
+        ds = order.shuffled_batches(ds, cfg.seed, batch, examples if examples >= 0 else None)
     if augment is not None:
         # The layers draw from a stateful seed generator: parallel calls would take the
         # random numbers in a timing-dependent order, so a deterministic pipeline augments
