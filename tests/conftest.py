@@ -34,6 +34,7 @@ def _shared_fixtures(item) -> list[str]:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into node ids
 def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup`` (pyproject.toml), tests linked by a shared fixture (a
     trained run, a compressed model), directly or through other tests, run in one worker,

@@ -110,7 +110,8 @@ class TimedCallback(keras.callbacks.Callback):
 def fit_epoch_seconds(model: keras.Model, data, epochs: int, callbacks=(), **fit_args) -> list:
     """Seconds of each epoch after the first (tracing and warm-up) of one ``fit``."""
     timer = EpochTimer()
-    model.fit(data, epochs=epochs, callbacks=[*callbacks, timer], verbose=0, **fit_args)
+    model.fit(data, epochs=epochs, callbacks=[*callbacks, timer], verbose=0, shuffle=False,
+              **fit_args)
     return timer.seconds[1:]
 
 

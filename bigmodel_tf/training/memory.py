@@ -137,9 +137,9 @@ def measure_peak_bytes(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: 
     """
     device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
     data = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(batch).take(steps)
-    model.fit(data.take(1), epochs=1, verbose=0)  # build the optimizer and trace the step
+    model.fit(data.take(1), epochs=1, verbose=0, shuffle=False)  # build optimizer, trace step
     tf.config.experimental.reset_memory_stats(device)
-    model.fit(data, epochs=1, verbose=0)
+    model.fit(data, epochs=1, verbose=0, shuffle=False)
     return tf.config.experimental.get_memory_info(device)["peak"]
 
 

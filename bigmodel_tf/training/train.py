@@ -120,6 +120,7 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         history = model.fit(
             train_ds, validation_data=val_ds, epochs=cfg.train.epochs,
             callbacks=callbacks, verbose=_verbosity(cfg),
+            shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py
         )
     meter = next(c for c in callbacks if isinstance(c, ThroughputMeter))
     save_model(model, run_dir / "model.keras")
