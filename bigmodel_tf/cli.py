@@ -17,7 +17,6 @@ from pathlib import Path
 from bigmodel_tf.config import ExperimentConfig, from_dict, load_config, read_yaml
 from bigmodel_tf.errors import ConfigError, RunDirError, RunPreempted, UserError
 
-# Which issue builds each command that does not exist yet; its help says so.
 log = logging.getLogger("bigmodel_tf")
 
 
@@ -333,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bigmodel`` console script; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.INFO, format="bigmodel: %(message)s", stream=sys.stderr)
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # not "Assets written to ..."
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "export": _export, "data": _data,
