@@ -15,7 +15,9 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def _must_show(checks: dict) -> list[str]:
-    """The issue's targets, measured value and verdict."""
+    """The issue's targets, measured value and verdict (nothing when no such suite ran)."""
+    if not checks:
+        return []
     rows = [[name, check["value"], check["target"], "yes" if check["met"] else "**no**"]
             for name, check in checks.items()]
     return ["## Must show", "", *_table(["figure", "measured", "target", "met"], rows)]
@@ -82,7 +84,9 @@ def _tflite(r: dict) -> list[str]:
     """Latency and throughput per TFLite variant, or why there are none."""
     if r["status"] != "measured":
         return ["## TFLite", "", f"Not measured: {r['reason']}.", ""]
-    rows = [[name, v["bytes"], v["latency_ms"], v["latency_ms_when_compressed"],
+    then = {name: v["latency_ms_when_compressed"] for name, v in r["variants"].items()}
+    rows = [[name, v["bytes"], v["latency_ms"],
+             "" if then[name] is None else round(then[name], 4),
              f"{v['throughput_examples_per_sec']:,.0f}", v["test_accuracy"]]
             for name, v in r["variants"].items()]
     return [f"## TFLite ({r['tflite_dir']}, {r['threads']} thread(s))", "",
