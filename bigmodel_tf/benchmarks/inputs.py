@@ -5,8 +5,9 @@
     first attempt;
 (b) plain tf.data: ``TFRecordDataset`` -> per-example parse -> batch, without cache,
     prefetch or parallelism;
-(c) the project's pipeline, ``build_dataset(cfg, "train")``: shards read in order, cached,
-    shuffled, batched first and parsed a batch at a time, prefetched (data/pipeline.py).
+(c) the project's pipeline, ``build_dataset(cfg, "train")``: shards read in order, batched
+    into blocks, parsed a block at a time and cached parsed, each block permuted per epoch
+    and cut into batches, prefetched (data/pipeline.py, data/order.py).
 
 Every variant reads the train split of the same folder written by ``bigmodel data
 convert``. Each pass is timed; (c)'s first pass fills its cache and is reported apart

@@ -5,8 +5,8 @@ with x raw float32 features (the model normalizes), y int32 class ids and sample
 float32. Order of the stages, following the measurements in DESIGN.md (vectorize first,
 then add parallelism; no parallel interleave by default on 2 cores):
 
-    source -> shard -> batch (blocks for train) -> parse (TFRecords) -> cache
-           -> permute blocks into batches (train) -> vectorized maps -> prefetch
+    source -> shard -> batch (blocks for train) -> parse (TFRecords) + class weights
+           -> cache (TFRecords) -> permute blocks into batches (train) -> augment -> prefetch
 
 The source is the in-memory split (``from_tensor_slices``), the resampled train stream
 (imbalance.py), or for data.name=tfrecord the GZIP shards' serialized records, which are
