@@ -15,6 +15,8 @@ import time
 import keras
 import tensorflow as tf
 
+from bigmodel_tf.training.train import fit_inputs
+
 
 class EpochTimer(keras.callbacks.Callback):
     """Wall time of each epoch (training, validation and the callbacks before it)."""
@@ -36,8 +38,10 @@ class EpochTimer(keras.callbacks.Callback):
 class TimedCallback(keras.callbacks.Callback):
     """Runs ``inner``'s hooks and adds up the seconds spent in them.
 
-    ``epoch_seconds`` counts the hooks that run during epochs (batch, epoch and validation
-    hooks), ``run_seconds`` those that run once per fit (train begin and end).
+    ``epoch_seconds`` counts the hooks of the epochs after the fit's first (batch, epoch
+    and validation hooks), the epochs ``fit_epoch_seconds`` times; ``run_seconds`` those
+    that run once per fit (train begin and end) and the first epoch's, which also holds
+    one-off work (tracing, the graph written to TensorBoard).
     """
 
     def __init__(self, inner: keras.callbacks.Callback):
@@ -45,6 +49,7 @@ class TimedCallback(keras.callbacks.Callback):
         self.inner = inner
         self.epoch_seconds = 0.0
         self.run_seconds = 0.0
+        self._epochs_begun = 0
 
     def set_model(self, model):
         """Give the model to the wrapped callback too."""
@@ -61,7 +66,7 @@ class TimedCallback(keras.callbacks.Callback):
         start = time.perf_counter()
         getattr(self.inner, hook)(*args)
         elapsed = time.perf_counter() - start
-        if per_run:
+        if per_run or self._epochs_begun < 2:
             self.run_seconds += elapsed
         else:
             self.epoch_seconds += elapsed
@@ -76,6 +81,7 @@ class TimedCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         """Timed per epoch."""
+        self._epochs_begun += 1
         self._run("on_epoch_begin", epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -107,11 +113,13 @@ class TimedCallback(keras.callbacks.Callback):
         self._run("on_test_batch_end", batch, logs)
 
 
-def fit_epoch_seconds(model: keras.Model, data, epochs: int, callbacks=(), **fit_args) -> list:
-    """Seconds of each epoch after the first (tracing and warm-up) of one ``fit``."""
+def fit_epoch_seconds(model: keras.Model, data, epochs: int, callbacks=(),
+                      validation_data=None) -> list:
+    """Seconds of each epoch after the first (tracing and warm-up) of one ``fit``, with the
+    data handed to fit as ``bigmodel train`` does (``fit_inputs``)."""
     timer = EpochTimer()
-    model.fit(data, epochs=epochs, callbacks=[*callbacks, timer], verbose=0, shuffle=False,
-              **fit_args)
+    model.fit(**fit_inputs(data, validation_data), epochs=epochs,
+              callbacks=[*callbacks, timer], verbose=0, shuffle=False)
     return timer.seconds[1:]
 
 

@@ -5,9 +5,12 @@ the number of passes made by *this* dataset object, so a run resumed from its ep
 backup in a new process would see epoch 0's order again in epoch k. Here every train
 dataset carries its own ``pass`` counter (a tf.Variable): each pass reads it (and counts
 it up by one) and shuffles with ``stateless_shuffle`` keyed by (seed, pass, block). The
-``DataEpoch`` callback sets every counter to the epoch Keras is starting, so epoch k sees
-the same batches in an uninterrupted run and in a resumed one; a consumer without the
-callback still gets a new order on every pass.
+``DataEpoch`` callback sets every counter to the epoch a fit starts at (0, or the epoch a
+resume starts from); later passes count themselves, also when Keras keeps one iterator
+over the repeated dataset and prefetches into the next pass before the epoch begins
+(training/train.py ``fit_inputs``). So epoch k sees the same batches in an uninterrupted
+run and in a resumed one; a consumer without the callback still gets a new order on
+every pass.
 
 The input is a dataset of *blocks* (``data.shuffle_buffer`` examples rounded up to whole
 batches; a full permutation when the split fits in one block), already parsed; each block
@@ -86,8 +89,22 @@ def shuffled_batches(blocks: tf.data.Dataset, seed: int, batch: int,
 
 
 class DataEpoch(keras.callbacks.Callback):
-    """Tells the train datasets which epoch starts, before Keras creates its iterator."""
+    """Tells the train datasets the epoch a fit starts at, before Keras creates its iterator.
+
+    Only at the fit's first epoch: the passes after it count themselves, and setting the
+    counter again would undo a pass the prefetch has already begun.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._first = True
+
+    def on_train_begin(self, logs=None):
+        """A new fit: its first epoch sets the counters."""
+        self._first = True
 
     def on_epoch_begin(self, epoch, logs=None):
-        """Key the coming pass's order to this epoch (also the first epoch of a resume)."""
-        set_epoch(epoch)
+        """Key the fit's first pass to this epoch (the first epoch, or a resume's)."""
+        if self._first:
+            set_epoch(epoch)
+            self._first = False

@@ -7,14 +7,17 @@ run drifts from an uninterrupted one. It also writes in place (a kill while writ
 truncates the file), only falls back to its previous copy on an OSError, and deletes the
 backup when fit ends, even when evaluation or export then fail.
 
-``RunBackup`` writes each finished epoch as a snapshot folder ``epoch-000003/`` (weights
-and optimizer, EarlyStopping's best weights, and ``state.json`` with the sha256 of each
-file, the seed generators and the callbacks' state), first under a temporary name, then
-renamed into place; the two newest snapshots are kept. On restore the newest snapshot
-whose files match their hashes wins; an unusable one is reported and the previous one
-used. If none is usable, or there is no backup although history.csv shows finished
-epochs, the run stops with a RunDirError instead of training from scratch. The backup
-stays after fit; ``remove_backup`` deletes it once the run is finished (metrics.json).
+``RunBackup`` writes each finished epoch as a snapshot folder ``epoch-000003/``:
+``variables.npz`` (every variable of the model, its seed generators included, and of the
+optimizer, in a fixed order), EarlyStopping's best weights, and ``state.json`` with the
+sha256 of each file and the callbacks' state. The epoch end only copies the values to
+host memory (one compiled read); a writer thread then writes the folder under a
+temporary name and renames it into place (checkpoint_io.py), so training does not wait
+for the disk; the two newest snapshots are kept. On restore the newest snapshot whose
+files match their hashes wins; an unusable one is reported and the previous one used.
+If none is usable, or there is no backup although history.csv shows finished epochs, the
+run stops with a RunDirError instead of training from scratch. The backup stays after
+fit; ``remove_backup`` deletes it once the run is finished (metrics.json).
 """
 
 from __future__ import annotations
@@ -31,17 +34,18 @@ import numpy as np
 
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.export.manifest import sha256_file
+from bigmodel_tf.training.checkpoint_io import BackgroundWriter, VariableReader
 
 log = logging.getLogger("bigmodel_tf.training")
 
-WEIGHTS = "model.weights.h5"  # save_weights needs this suffix
+VARIABLES = "variables.npz"
 BEST_WEIGHTS = "early_stopping.npz"
 STATE = "state.json"
 KEEP = 2  # snapshots kept: the newest and one to fall back to
 # Attributes that carry a callback's decisions from one epoch to the next.
 PEER_STATE = {
     "EarlyStopping": ("wait", "stopped_epoch", "best", "best_epoch"),
-    "ModelCheckpoint": ("best",),
+    "BestCheckpoint": ("best",),
     "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
     "BlowupGuard": ("average_loss", "rollbacks"),
 }
@@ -50,6 +54,12 @@ PEER_STATE = {
 def _plain(value):
     """A callback attribute as a JSON value (NumPy scalars become Python numbers)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _arrays(npz: Path) -> list[np.ndarray]:
+    """The arrays ``np.savez(path, *arrays)`` wrote, in their order."""
+    with np.load(npz, allow_pickle=False) as arrays:
+        return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
 
 def logged_epochs(history_csv: Path | None) -> int:
@@ -79,11 +89,14 @@ class RunBackup(keras.callbacks.Callback):
         self.peers = list(peers)
         self.history_csv = history_csv
         self.restored_epoch = 0
+        self._writer = BackgroundWriter()
+        self._reader: VariableReader | None = None
 
-    def _extra_variables(self) -> list:
-        """Model state outside ``model.weights``: the seed generators (dropout, noise)."""
-        weights = {id(v) for v in self.model.weights}
-        return [v for v in self.model.variables if id(v) not in weights]
+    def _state_variables(self) -> list:
+        """Every variable a resume restores: the model's (seed generators included, which
+        are not in ``model.weights``) and the optimizer's, in a fixed order."""
+        optimizer = self.model.optimizer
+        return [*self.model.variables, *(optimizer.variables if optimizer else [])]
 
     def _peer_items(self):
         """(key, callback, attribute names) of every peer with state worth saving."""
@@ -103,25 +116,39 @@ class RunBackup(keras.callbacks.Callback):
         """Snapshot the state after ``epoch + 1`` finished epochs."""
         self.save(epoch + 1)
 
-    def save(self, epochs_done: int) -> Path:
-        """Write the snapshot of ``epochs_done`` finished epochs atomically; prune old ones."""
+    def on_train_end(self, logs=None):
+        """The last snapshot is on disk when fit returns."""
+        self.flush()
+
+    def flush(self) -> None:
+        """Block until every snapshot taken so far is on disk (raise a failed write)."""
+        self._writer.wait()
+
+    def save(self, epochs_done: int) -> None:
+        """Copy the state after ``epochs_done`` epochs now; write it on the writer thread."""
+        if self._reader is None:  # the optimizer's variables exist after the first step
+            self._reader = VariableReader(self._state_variables())
+        stopper = self._early_stopping()
+        state = {
+            "epoch": epochs_done,
+            "stopped": bool(self.model.stop_training),
+            "callbacks": {key: {n: _plain(getattr(cb, n)) for n in names if hasattr(cb, n)}
+                          for key, cb, names in self._peer_items()},
+        }
+        best = stopper.best_weights if stopper is not None else None  # replaced, not mutated
+        self._writer.submit(self._write, self._reader.read(), best, state)
+
+    def _write(self, values: list[np.ndarray], best: list | None, state: dict) -> Path:
+        """Write one snapshot folder under a temporary name, rename it, prune old ones."""
+        epochs_done = state["epoch"]
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.backup_dir / f".tmp-{os.getpid()}-{epochs_done}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        self.model.save_weights(str(tmp / WEIGHTS))
-        stopper = self._early_stopping()
-        if stopper is not None and stopper.best_weights is not None:
-            with (tmp / BEST_WEIGHTS).open("wb") as handle:
-                np.savez(handle, *stopper.best_weights)
-        state = {
-            "epoch": epochs_done,
-            "stopped": bool(self.model.stop_training),
-            "files": {p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
-            "seeds": [keras.ops.convert_to_numpy(v).tolist() for v in self._extra_variables()],
-            "callbacks": {key: {n: _plain(getattr(cb, n)) for n in names if hasattr(cb, n)}
-                          for key, cb, names in self._peer_items()},
-        }
+        np.savez(tmp / VARIABLES, *values)
+        if best is not None:
+            np.savez(tmp / BEST_WEIGHTS, *best)
+        state["files"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         (tmp / STATE).write_text(json.dumps(state), encoding="utf-8")
         target = self.backup_dir / f"epoch-{epochs_done:06d}"
         if target.exists():  # an unusable snapshot of this epoch, replaced after a fallback
@@ -141,6 +168,7 @@ class RunBackup(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         """Restore the newest usable snapshot, or check that nothing would be lost."""
+        self._reader = None  # this fit's model may be a new one
         problems = []
         for snapshot in self._snapshots():
             try:
@@ -175,25 +203,24 @@ class RunBackup(keras.callbacks.Callback):
         return state
 
     def _load(self, snapshot: Path) -> None:
-        """Restore weights, optimizer, seeds, callbacks and the epoch from a snapshot."""
+        """Restore the variables, the callbacks and the epoch from a snapshot."""
         state = self._verified_state(snapshot)
         optimizer = self.model.optimizer
         if optimizer is not None and not optimizer.built:
             with self.model.distribute_strategy.scope():  # its slots mirror the weights
                 optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(str(snapshot / WEIGHTS))
-        extra = self._extra_variables()
-        if len(extra) != len(state["seeds"]):
-            raise ValueError("the model's seed generators do not match the backup's")
-        for variable, value in zip(extra, state["seeds"], strict=True):
-            variable.assign(np.asarray(value, dtype=variable.dtype))
+        variables = self._state_variables()
+        values = _arrays(snapshot / VARIABLES)
+        if [v.shape for v in values] != [tuple(v.shape) for v in variables]:
+            raise ValueError("its variables do not match the model's (another model?)")
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value)
         for key, callback, _ in self._peer_items():
             for name, value in state["callbacks"].get(key, {}).items():
                 setattr(callback, name, value)
         stopper = self._early_stopping()
         if stopper is not None and BEST_WEIGHTS in state["files"]:
-            with np.load(snapshot / BEST_WEIGHTS, allow_pickle=False) as arrays:
-                stopper.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+            stopper.best_weights = _arrays(snapshot / BEST_WEIGHTS)
         self.restored_epoch = state["epoch"]
         # A run that early stopping ended trains no further epochs when resumed.
         epochs = (self.params or {}).get("epochs", state["epoch"])

@@ -1,7 +1,9 @@
 """Training callbacks: Keras' own, ordered, plus three small ones Keras lacks.
 
-Keras supplies EarlyStopping, ModelCheckpoint, CSVLogger, TensorBoard and
-ReduceLROnPlateau; the run backup (backup.py) replaces its BackupAndRestore so that a
+Keras supplies EarlyStopping, ModelCheckpoint (as BestCheckpoint, which writes best.keras
+on a writer thread: checkpoint_io.py), CSVLogger, TensorBoard (as RunTensorBoard, with
+cheaper weight histograms: evaluation/tensorboard_logging.py) and ReduceLROnPlateau; the
+run backup (backup.py) replaces its BackupAndRestore so that a
 resume is exact, with DataEpoch (data/order.py) and StopOnPreemption (preemption.py)
 beside it. Added here: the learning rate in the epoch logs (so CSVLogger and
 TensorBoard record it), the loss blow-up guard (blowup.py: rollback, or a typed error where
@@ -19,9 +21,10 @@ from pathlib import Path
 import keras
 
 from bigmodel_tf.data.order import DataEpoch
-from bigmodel_tf.evaluation.tensorboard_logging import profile_batch
+from bigmodel_tf.evaluation.tensorboard_logging import RunTensorBoard, profile_batch
 from bigmodel_tf.training.backup import RunBackup
 from bigmodel_tf.training.blowup import BlowupGuard
+from bigmodel_tf.training.checkpoint_io import BestCheckpoint
 from bigmodel_tf.training.optim import current_learning_rate
 from bigmodel_tf.training.preemption import StopOnPreemption
 from bigmodel_tf.training.workers import chief_run_dir
@@ -86,11 +89,9 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
         ThroughputMeter(examples_per_epoch),
         BlowupGuard(t.blowup_factor, t.max_rollbacks, t.rollback_lr_factor),
         LearningRateLogger(),
-        keras.callbacks.ModelCheckpoint(
-            str(ckpt / "best.keras"), monitor=t.monitor, save_best_only=True
-        ),
+        BestCheckpoint(ckpt / "best.keras", monitor=t.monitor),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(
+        RunTensorBoard(
             log_dir=str(run_dir / "tensorboard"), histogram_freq=t.histogram_freq,
             write_graph=True, profile_batch=profile_batch(cfg),
         ),

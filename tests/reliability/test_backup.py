@@ -61,7 +61,7 @@ def test_a_corrupt_snapshot_falls_back_to_the_previous_one(tmp_path, damage, cap
     fit(tmp_path, 3)
     newest = tmp_path / "epoch-000003"
     if damage == "truncate_weights":
-        weights = newest / "model.weights.h5"
+        weights = newest / "variables.npz"
         weights.write_bytes(weights.read_bytes()[:100])
     else:
         (newest / "state.json").write_text("{not json")
@@ -75,7 +75,7 @@ def test_a_corrupt_snapshot_falls_back_to_the_previous_one(tmp_path, damage, cap
 def test_no_usable_snapshot_stops_with_a_clear_message(tmp_path):
     fit(tmp_path, 2)
     for snapshot in tmp_path.glob("epoch-*"):
-        (snapshot / "model.weights.h5").write_bytes(b"")
+        (snapshot / "variables.npz").write_bytes(b"")
     with pytest.raises(RunDirError, match="no usable backup.*--force-new-run"):
         fit(tmp_path, 4)
 

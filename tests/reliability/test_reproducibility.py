@@ -4,6 +4,7 @@ logical CPUs); another seed changes them. The order of the train batches is a fu
 of (seed, epoch) only.
 """
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -38,6 +39,28 @@ def test_batches_depend_on_seed_and_epoch_only():
     assert batch_hashes(cfg, 5, epochs=(2, 0, 1)) == first
     other = batch_hashes(load_config(overrides=["data.batch_size=32", "seed=7"]), 5)
     assert not set(other.values()) & set(first.values())
+
+
+def test_one_iterator_over_the_repeated_dataset_keeps_each_epochs_order():
+    # How fit reads it (fit_inputs): one iterator for the whole fit, prefetching into the
+    # next pass; the counter is set once, at the fit's first epoch (a resume's, here 1).
+    from bigmodel_tf.data import build_dataset
+    from bigmodel_tf.training.train import fit_inputs
+
+    cfg = load_config(overrides=["data.batch_size=32"])
+    inputs = fit_inputs(build_dataset(cfg, "train"))
+    steps = inputs["steps_per_epoch"]
+    expected = batch_hashes(cfg, steps)  # a fresh pass per epoch
+    for start in (0, 1):
+        set_epoch(start)
+        batches = iter(inputs["x"].as_numpy_iterator())
+        for epoch in range(start, 3):
+            digest = hashlib.sha256()
+            for _ in range(steps):
+                for tensor in next(batches):
+                    digest.update(tensor.tobytes())
+            assert digest.hexdigest() == expected[str(epoch)], (start, epoch)
+        del batches  # its prefetch must not touch the counter once the next start is set
 
 
 def test_a_pass_without_the_callback_still_gets_a_new_order():

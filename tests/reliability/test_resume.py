@@ -38,6 +38,16 @@ def test_sigkill_between_epochs_resumes_to_identical_weights(tmp_path, reference
     assert "Epoch 4/6" not in resumed.stdout and "Epoch 5/6" in resumed.stdout
 
 
+def test_sigkill_while_a_snapshot_is_written_resumes_to_identical_weights(
+        tmp_path, reference_run):
+    # Killed as epoch 5 begins, without waiting for epoch 4's snapshot (written on the
+    # backup's thread): either it landed, or the resume starts from epoch 3's and trains
+    # epoch 4 again; the result is the same run.
+    stopped, resumed = resume_after(tmp_path, reference_run, killer=(4, -2, "KILL"))
+    assert stopped.returncode == -9
+    assert "Epoch 5/6" in resumed.stdout and "Epoch 3/6" not in resumed.stdout
+
+
 def test_sigkill_mid_epoch_replays_the_epoch_to_identical_weights(tmp_path, reference_run):
     stopped, resumed = resume_after(tmp_path, reference_run, killer=(2, 6, "KILL"))
     assert stopped.returncode == -9
