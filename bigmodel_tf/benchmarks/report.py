@@ -46,7 +46,7 @@ def _overhead(r: dict) -> list[str]:
     rows = [[name, s] for name, s in r["best_epoch_seconds"].items()]
     rows += [[f"inside {name}", s] for name, s in r["callback_seconds_per_epoch"].items()]
     rows += [["overhead: time inside the callbacks / bare epoch", f"{100 * r['overhead']:.2f} %"],
-             ["overhead: best epoch times, end to end (load-sensitive)",
+             ["overhead: median epoch times, end to end (load-sensitive)",
               f"{100 * r['overhead_end_to_end']:.2f} %"]]
     return [f"## Overhead ({r['steps_per_epoch']} steps/epoch, validation included)", "",
             *_table(["fit", "seconds per epoch"], rows)]

@@ -89,7 +89,6 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
         ThroughputMeter(examples_per_epoch),
         BlowupGuard(t.blowup_factor, t.max_rollbacks, t.rollback_lr_factor),
         LearningRateLogger(),
-        BestCheckpoint(ckpt / "best.keras", monitor=t.monitor),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         RunTensorBoard(
             log_dir=str(run_dir / "tensorboard"), histogram_freq=t.histogram_freq,
@@ -104,8 +103,10 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=t.monitor, patience=t.early_stopping_patience, restore_best_weights=True
         ))
-    # Last: the backup saves what the others decided this epoch and restores them after
-    # their own on_train_begin (backup.py); DataEpoch keys the data order to the epoch;
-    # StopOnPreemption turns SIGTERM into a stop at a batch boundary (preemption.py).
+    # The writers last: the epoch-end work of the others runs before their writer threads
+    # compete with it. The backup saves what the others decided this epoch and restores
+    # them after their own on_train_begin (backup.py); DataEpoch keys the data order to
+    # the epoch; StopOnPreemption turns SIGTERM into a stop at a batch boundary.
+    callbacks.append(BestCheckpoint(ckpt / "best.keras", monitor=t.monitor))
     backup.peers = list(callbacks)
     return [*callbacks, backup, DataEpoch(), StopOnPreemption()]
