@@ -22,6 +22,8 @@ stores its per-type cache under ``saving_attr_skipset_*`` but reads
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +31,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+
+log = logging.getLogger("bigmodel_tf.training")
 
 _SKIPSET_TYPES = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer",
                   "Loss")
@@ -85,6 +89,25 @@ class VariableReader:
         return [np.array(value) for value in self._read()]
 
 
+@contextlib.contextmanager
+def writes_landed(callbacks):
+    """Within the block, fit; after it, every callback's background writes are on disk.
+
+    Keras calls ``on_train_end`` (which waits) only when fit returns; when it raises (a
+    diverged loss, SIGTERM), the snapshot of the last good epoch must still land before
+    the error is reported. A write that fails then is logged, not raised over the error.
+    """
+    try:
+        yield
+    except BaseException:
+        for callback in callbacks:
+            try:
+                getattr(callback, "flush", lambda: None)()
+            except Exception as exc:  # noqa: BLE001 - the fit's error is the one to report
+                log.error("a checkpoint write failed: %s", exc)
+        raise
+
+
 def replace_atomically(write, target: Path) -> None:
     """``write(tmp)`` to a temporary sibling of ``target`` (same suffix), then rename it."""
     tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
@@ -134,5 +157,9 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def on_train_end(self, logs=None):
         """The last best.keras is on disk when fit returns."""
-        self._writer.wait()
+        self.flush()
         super().on_train_end(logs)
+
+    def flush(self) -> None:
+        """Block until the last best.keras submitted is on disk (raise a failed write)."""
+        self._writer.wait()

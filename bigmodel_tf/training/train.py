@@ -27,6 +27,7 @@ from bigmodel_tf.export.manifest import write_manifest
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
+from bigmodel_tf.training.checkpoint_io import writes_landed
 from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
 from bigmodel_tf.training.doctor import log_preflight
 from bigmodel_tf.training.optim import build_optimizer
@@ -132,16 +133,17 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         cfg.model.name, f"{model.count_params():,}", len(splits.train.y), steps, global_batch,
     )
     callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
-    if is_multi_worker(strategy):
-        # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).
-        history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
-        model = local_copy(model)
-    else:
-        history = model.fit(
-            **fit_inputs(train_ds, val_ds), epochs=cfg.train.epochs,
-            callbacks=callbacks, verbose=_verbosity(cfg),
-            shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py
-        )
+    with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
+        if is_multi_worker(strategy):
+            # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).
+            history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
+            model = local_copy(model)
+        else:
+            history = model.fit(
+                **fit_inputs(train_ds, val_ds), epochs=cfg.train.epochs,
+                callbacks=callbacks, verbose=_verbosity(cfg),
+                shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py
+            )
     meter = next(c for c in callbacks if isinstance(c, ThroughputMeter))
     save_model(model, run_dir / "model.keras")
     write_manifest(run_dir, cfg, ["model.keras"])  # sha256 checked on load (loading.py)
