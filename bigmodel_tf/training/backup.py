@@ -83,13 +83,14 @@ class RunBackup(keras.callbacks.Callback):
     restores them after their own ``on_train_begin`` has reset them.
     """
 
-    def __init__(self, backup_dir: str | Path, peers=(), history_csv: Path | None = None):
+    def __init__(self, backup_dir: str | Path, peers=(), history_csv: Path | None = None,
+                 writer: BackgroundWriter | None = None):
         super().__init__()
         self.backup_dir = Path(backup_dir)
         self.peers = list(peers)
         self.history_csv = history_csv
         self.restored_epoch = 0
-        self._writer = BackgroundWriter()
+        self._writer = writer or BackgroundWriter()  # shared with BestCheckpoint: in order
         self._reader: VariableReader | None = None
 
     def _state_variables(self) -> list:
@@ -137,6 +138,7 @@ class RunBackup(keras.callbacks.Callback):
         }
         best = stopper.best_weights if stopper is not None else None  # replaced, not mutated
         self._writer.submit(self._write, self._reader.read(), best, state)
+        self._writer.start()  # with best.keras queued before it (same writer)
 
     def _write(self, values: list[np.ndarray], best: list | None, state: dict) -> Path:
         """Write one snapshot folder under a temporary name, rename it, prune old ones."""

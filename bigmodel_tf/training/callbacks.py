@@ -24,7 +24,7 @@ from bigmodel_tf.data.order import DataEpoch
 from bigmodel_tf.evaluation.tensorboard_logging import RunTensorBoard, profile_batch
 from bigmodel_tf.training.backup import RunBackup
 from bigmodel_tf.training.blowup import BlowupGuard
-from bigmodel_tf.training.checkpoint_io import BestCheckpoint
+from bigmodel_tf.training.checkpoint_io import BackgroundWriter, BestCheckpoint
 from bigmodel_tf.training.optim import current_learning_rate
 from bigmodel_tf.training.preemption import StopOnPreemption
 from bigmodel_tf.training.workers import chief_run_dir
@@ -81,9 +81,10 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
     t = cfg.train
     ckpt = run_dir / "checkpoints"
     chief_backup = chief_run_dir(run_dir) / "checkpoints" / "backup"
+    writer = BackgroundWriter()  # one thread: best.keras lands before its epoch's snapshot
     backup = (
-        RunBackup(ckpt / "backup", history_csv=run_dir / "history.csv")
-        if chief_backup == ckpt / "backup" else RestoreOnlyBackup(chief_backup)
+        RunBackup(ckpt / "backup", history_csv=run_dir / "history.csv", writer=writer)
+        if chief_backup == ckpt / "backup" else RestoreOnlyBackup(chief_backup, writer=writer)
     )
     callbacks = [
         ThroughputMeter(examples_per_epoch),
@@ -107,6 +108,6 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
     # compete with it. The backup saves what the others decided this epoch and restores
     # them after their own on_train_begin (backup.py); DataEpoch keys the data order to
     # the epoch; StopOnPreemption turns SIGTERM into a stop at a batch boundary.
-    callbacks.append(BestCheckpoint(ckpt / "best.keras", monitor=t.monitor))
+    callbacks.append(BestCheckpoint(ckpt / "best.keras", monitor=t.monitor, writer=writer))
     backup.peers = list(callbacks)
     return [*callbacks, backup, DataEpoch(), StopOnPreemption()]

@@ -3,9 +3,9 @@
 At an epoch end a checkpointing callback copies what it saves to host memory with one
 compiled read of every variable (``VariableReader``), hands the serialization, hashing
 and renaming to a ``BackgroundWriter`` thread and returns, so the next epoch starts at
-once, as asynchronous checkpointing does in Orbax. One write is in flight at a time: the
-next one waits for it, so files land in epoch order (a snapshot lags the history by at
-most one epoch) and ``wait`` re-raises a failed write. A pending write also finishes
+once, as asynchronous checkpointing does in Orbax. One batch of writes is in flight at a
+time: the next one waits for it, so files land in epoch order (a snapshot lags the
+history by at most one epoch) and ``wait`` re-raises a failed write. A pending write also finishes
 when the process exits (the thread is joined), except under SIGKILL, where the previous
 snapshot is the one a resume finds.
 
@@ -52,22 +52,42 @@ def warm_keras_saving() -> None:
 
 
 class BackgroundWriter:
-    """One writer thread; ``submit`` waits for the previous write, ``wait`` for the last."""
+    """One writer thread shared by a run's checkpointing callbacks, writing in order.
+
+    ``submit`` queues a write; ``start`` hands the queued writes, in submission order, to
+    the thread once its previous batch is done; ``wait`` starts and waits. Queuing first
+    lets the callbacks of one epoch end all copy their state before any write competes
+    with them for the GIL, and keeps best.keras of an epoch on disk before that epoch's
+    snapshot (whose ``best`` refers to it).
+    """
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bigmodel-writer")
-        self._pending: Future | None = None
+        self._queued: list = []
+        self._running: Future | None = None
 
     def submit(self, write, *args) -> None:
-        """Run ``write(*args)`` on the writer thread once the previous write is done."""
-        self.wait()
-        self._pending = self._pool.submit(write, *args)
+        """Queue ``write(*args)`` for the next ``start``."""
+        self._queued.append((write, args))
+
+    def start(self) -> None:
+        """Hand the queued writes to the thread (after waiting for the previous ones)."""
+        if not self._queued:
+            return
+        self._wait_running()
+        queued, self._queued = self._queued, []
+        self._running = self._pool.submit(lambda: [write(*args) for write, args in queued])
 
     def wait(self) -> None:
-        """Block until the submitted write is on disk; raise its error if it failed."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        """Block until every submitted write is on disk; raise the error of a failed one."""
+        self.start()
+        self._wait_running()
+
+    def _wait_running(self) -> None:
+        """Block until the writes handed to the thread are done (raise their error)."""
+        running, self._running = self._running, None
+        if running is not None:
+            running.result()
 
 
 class VariableReader:
@@ -124,9 +144,10 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     optimizer's state: resuming uses the run backup).
     """
 
-    def __init__(self, filepath: str | Path, monitor: str):
+    def __init__(self, filepath: str | Path, monitor: str,
+                 writer: BackgroundWriter | None = None):
         super().__init__(str(filepath), monitor=monitor, save_best_only=True)
-        self._writer = BackgroundWriter()
+        self._writer = writer or BackgroundWriter()
         self._reader: VariableReader | None = None
         self._host_model: keras.Model | None = None
 
@@ -137,9 +158,15 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
         self._host_model = None
 
     def _save_model(self, epoch, batch, logs):
-        """Keras' decision; a host copy of the weights now, the file on the writer thread."""
+        """Keras' decision; a host copy of the weights now, the file on the writer thread
+        (started by the run backup after its own copy, or when the next epoch begins)."""
         if self._should_save_model(epoch, batch, logs, self.filepath):
             self._writer.submit(self._write, self._reader.read())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Start a write no later callback started."""
+        super().on_epoch_begin(epoch, logs)
+        self._writer.start()
 
     def _write(self, weights: list[np.ndarray]) -> None:
         """Save ``weights`` as best.keras through the host copy of the model (writer thread)."""
