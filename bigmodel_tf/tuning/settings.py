@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, TuneConfig, load_config, replace
 from bigmodel_tf.errors import ConfigError
-from bigmodel_tf.tuning.space import resolve_space
+from bigmodel_tf.tuning.space import FIELDS_BY_TYPE, normalize_space, resolve_space
 
 TOP_LEVEL_METRICS = ("epochs_run", "train_examples_per_sec", "parameters")
 _SPLIT_METRIC = re.compile(r"^(train|val|test)\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,7 +30,31 @@ def load_tune_config(path: str | Path | None, overrides: typing.Iterable[str]) -
     overrides = list(overrides)
     space_edits = [o for o in overrides if o.strip().startswith("tune.space.")]
     cfg = load_config(path, [o for o in overrides if o not in space_edits])
-    return replace(cfg, space_edits) if space_edits else cfg
+    if not space_edits:
+        return cfg
+    return replace(cfg, [*_fields_a_new_type_drops(cfg.tune.space, space_edits), *space_edits])
+
+
+def _fields_a_new_type_drops(space: dict, space_edits: list[str]) -> list[str]:
+    """``tune.space.K.F=null`` for each field F of entry K that ``--set tune.space.K.type=T``
+    leaves without meaning (not a field of T, not set on the command line), so that
+    ``--set tune.space.K.type=choice tune.space.K.values=[...]`` turns a range into a choice.
+    """
+    try:
+        current = normalize_space(space, {})
+    except ConfigError:  # a malformed space: resolve_space reports it with its key
+        return []
+    given = {edit.partition("=")[0].strip() for edit in space_edits}
+    drops = []
+    for edit in space_edits:
+        name, _, new_type = (part.strip() for part in edit.partition("="))
+        if not name.endswith(".type") or new_type not in FIELDS_BY_TYPE:
+            continue
+        key = name.removeprefix("tune.space.").removesuffix(".type")
+        drops += [f"tune.space.{key}.{field}=null" for field in current.get(key, {})
+                  if field not in FIELDS_BY_TYPE[new_type]
+                  and f"tune.space.{key}.{field}" not in given]
+    return drops
 
 
 def direction(cfg: ExperimentConfig) -> str:

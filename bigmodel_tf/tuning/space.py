@@ -4,7 +4,8 @@ KerasTuner ``HyperParameters``.
 ``tune.space`` maps a dotted config key to a spec ``{type: int|float|choice|bool, min, max,
 log, step, values}``. It may be written with dotted keys (``train.learning_rate: {...}``)
 or nested (``train: {learning_rate: {...}}``), and ``--set tune.space.model.width.max=256``
-edits one field (``--set tune.space.model.depth=null`` drops a key). ``resolve_space``
+edits one field (``--set tune.space.model.depth=null`` drops a key, ``...step=null`` a
+field; a ``--set`` of ``type`` drops the fields the new type does not take). ``resolve_space``
 returns the canonical form (dotted keys, values converted to the key's own type), or
 raises a ``ConfigError`` naming the spec field — before any trial runs. Bounds and choice
 values are checked by the config itself, so a searched value is always a valid value of
@@ -24,6 +25,8 @@ from bigmodel_tf.errors import ConfigError
 
 SPEC_FIELDS = ("type", "min", "max", "log", "step", "values")
 TYPES = ("int", "float", "choice", "bool")
+FIELDS_BY_TYPE = {"int": SPEC_FIELDS[:5], "float": SPEC_FIELDS[:5],
+                  "choice": ("type", "values"), "bool": ("type",)}
 # Keys a search cannot vary, and why.
 NOT_SEARCHABLE = {
     "tune.": "the search's own settings cannot be searched",
@@ -75,7 +78,11 @@ def normalize_space(raw: dict, kinds: dict[str, str]) -> dict[str, dict]:
     for path, value in _leaves(raw):
         key, _, spec_field = path.rpartition(".")
         if key and spec_field in SPEC_FIELDS:
-            specs.setdefault(key, {})[spec_field] = value
+            spec = specs.setdefault(key, {})
+            if value in _NULLS:  # ``--set tune.space.K.step=null`` drops one field
+                spec.pop(spec_field, None)
+            else:
+                spec[spec_field] = value
         elif value in _NULLS:
             dropped.add(path)
         elif key in kinds:
@@ -169,8 +176,7 @@ def _resolve_spec(cfg: ExperimentConfig, key: str, spec: dict, kind: str) -> dic
         allowed = [t for t, k in fits.items() if kind in k] + ["choice"]
         raise ConfigError(f"{where}.type: {key} holds {kind} values; use type "
                           f"{' or '.join(allowed)}, not {spec_type}")
-    allowed_fields = {"int": SPEC_FIELDS[:5], "float": SPEC_FIELDS[:5],
-                      "choice": ("type", "values"), "bool": ("type",)}[spec_type]
+    allowed_fields = FIELDS_BY_TYPE[spec_type]
     extra = sorted(set(spec) - set(allowed_fields))
     if extra:
         raise ConfigError(f"{where}.{extra[0]}: not a field of type {spec_type} "

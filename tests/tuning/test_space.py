@@ -37,6 +37,20 @@ def test_set_edits_one_field_and_null_drops_a_key():
     assert space["train.ema"] == {"type": "bool"}
 
 
+def test_set_of_a_new_type_drops_the_fields_it_does_not_take():
+    space = resolved("tune.space.train.learning_rate.type=choice",  # was a float range
+                     "tune.space.train.learning_rate.values=[0.001,0.01]",
+                     "tune.space.model.width.type=int", "tune.space.model.width.step=null",
+                     "tune.space.data.batch_size.type=int",  # was a choice: values dropped
+                     "tune.space.data.batch_size.min=16",
+                     "tune.space.data.batch_size.max=64").tune.space
+    assert space["train.learning_rate"] == {"type": "choice", "values": [0.001, 0.01]}
+    assert space["model.width"] == {"type": "int", "min": 16, "max": 128, "log": False}
+    assert space["data.batch_size"] == {"type": "int", "min": 16, "max": 64, "log": False}
+    with pytest.raises(ConfigError, match=r"train.learning_rate.values: expected a non-empty"):
+        resolved("tune.space.train.learning_rate.type=choice")  # a choice needs its values
+
+
 def test_nested_and_dotted_yaml_spaces_are_the_same(tmp_path):
     nested = tmp_path / "nested.yaml"
     nested.write_text("tune:\n  space:\n    model:\n      width: {type: int, min: 8, max: 32}\n")
