@@ -2,10 +2,11 @@
 
 ``python killer.py EPOCH BATCH SIGNAL [bigmodel train arguments...]`` runs ``bigmodel
 train ...`` with one extra callback that sends SIGNAL (KILL or TERM) to this process at the
-end of batch BATCH of epoch EPOCH (both 0-based), or when epoch EPOCH begins: with
-BATCH = -1 once the previous epoch's backup is on disk, with BATCH = -2 at once (its
-snapshot may still be being written by the backup's writer thread). Exits with the CLI's
-status.
+end of batch BATCH of epoch EPOCH (both 0-based), or, with BATCH = -1, when epoch EPOCH
+begins. It first waits until the previous epoch's backup is on disk (the backup's writer
+thread may still be writing it a few batches into the epoch), so the test knows which
+snapshot a resume finds; with BATCH = -2 it signals at once as epoch EPOCH begins (the
+snapshot may be in flight). Exits with the CLI's status.
 """
 
 import os
@@ -26,21 +27,25 @@ class Killer(keras.callbacks.Callback):
         super().__init__()
         self.epoch, self.batch, self.signum = epoch, batch, signum
         self.current = -1
-        self.peers: list[RunBackup] = []  # the run's backup, flushed before a -1 signal
+        self.peers: list[RunBackup] = []  # the run's backup, flushed before signalling
+
+    def _signal(self, flush: bool = True) -> None:
+        """Send the signal, after the backup's pending writes landed when ``flush``."""
+        if flush:
+            for backup in self.peers:
+                backup.flush()
+        os.kill(os.getpid(), self.signum)
 
     def on_epoch_begin(self, epoch, logs=None):
         """Signal at the start of the epoch when batch is -1 (backup flushed) or -2."""
         self.current = epoch
         if epoch == self.epoch and self.batch < 0:
-            if self.batch == -1:
-                for backup in self.peers:
-                    backup.flush()
-            os.kill(os.getpid(), self.signum)
+            self._signal(flush=self.batch == -1)
 
     def on_train_batch_end(self, batch, logs=None):
         """Signal after the given batch."""
         if self.current == self.epoch and batch == self.batch:
-            os.kill(os.getpid(), self.signum)
+            self._signal()
 
 
 def main(argv: list[str]) -> int:
