@@ -140,7 +140,7 @@ class RunBackup(keras.callbacks.Callback):
         self._writer.submit(self._write, self._reader.read(), best, state)
         self._writer.start()  # with best.keras queued before it (same writer)
 
-    def _write(self, values: list[np.ndarray], best: list | None, state: dict) -> Path:
+    def _write(self, values: list[np.ndarray], best: list | None, state: dict) -> None:
         """Write one snapshot folder under a temporary name, rename it, prune old ones."""
         epochs_done = state["epoch"]
         self.backup_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +158,6 @@ class RunBackup(keras.callbacks.Callback):
         os.rename(tmp, target)
         for old in self._snapshots()[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
-        return target
 
     # --------------------------------------------------------------- restore
 
