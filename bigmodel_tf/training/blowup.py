@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from bigmodel_tf.errors import TrainingDivergedError
+from bigmodel_tf.training.checkpoint_io import VariableReader
 from bigmodel_tf.training.optim import current_learning_rate
 
 log = logging.getLogger("bigmodel_tf.training")
@@ -50,6 +51,7 @@ class BlowupGuard(keras.callbacks.Callback):
         self.rollbacks = 0
         self.average_loss: float | None = None  # moving average of recent batch losses
         self._snapshot: list[np.ndarray] | None = None
+        self._reader: VariableReader | None = None  # one compiled read of the state
         self._epoch = 0
         self._batches = 0  # batches in Keras' running mean since the epoch or a rollback
         self._running = 0.0  # that running mean after the previous batch
@@ -66,7 +68,9 @@ class BlowupGuard(keras.callbacks.Callback):
         if not optimizer.built:  # its slots appear with the first step otherwise
             with self.model.distribute_strategy.scope():
                 optimizer.build(self.model.trainable_variables)
-        self._snapshot = [keras.ops.convert_to_numpy(v) for v in _state_variables(self.model)]
+        if self._reader is None:
+            self._reader = VariableReader(_state_variables(self.model))
+        self._snapshot = self._reader.read()
 
     def _recover(self, what: str) -> None:
         """Restore the last good state with a lower learning rate, or stop training."""

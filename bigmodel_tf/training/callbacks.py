@@ -84,7 +84,7 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
     writer = BackgroundWriter()  # one thread: best.keras lands before its epoch's snapshot
     backup = (
         RunBackup(ckpt / "backup", history_csv=run_dir / "history.csv", writer=writer)
-        if chief_backup == ckpt / "backup" else RestoreOnlyBackup(chief_backup, writer=writer)
+        if chief_backup == ckpt / "backup" else RestoreOnlyBackup(chief_backup)
     )
     callbacks = [
         ThroughputMeter(examples_per_epoch),

@@ -3,28 +3,21 @@
 At an epoch end a checkpointing callback copies what it saves to host memory with one
 compiled read of every variable (``VariableReader``), hands the serialization, hashing
 and renaming to a ``BackgroundWriter`` thread and returns, so the next epoch starts at
-once, as asynchronous checkpointing does in Orbax. One batch of writes is in flight at a
-time: the next one waits for it, so files land in epoch order (a snapshot lags the
-history by at most one epoch) and ``wait`` re-raises a failed write. A pending write also finishes
-when the process exits (the thread is joined), except under SIGKILL, where the previous
-snapshot is the one a resume finds.
+once, as asynchronous checkpointing does in Orbax. One batch of writes is in flight at
+a time: the next one waits for it, so files land in epoch order (a snapshot lags the
+history by at most one epoch) and ``wait`` re-raises a failed write. A pending write
+also finishes when the process exits (the thread is joined), except under SIGKILL, where
+the previous snapshot is the one a resume finds.
 
 ``BestCheckpoint`` is Keras' ModelCheckpoint (same monitor, mode and ``best``) with the
 write of ``best.keras`` moved to that thread: a copy of the model on the host CPU receives
-the best weights and is saved there.
-
-``warm_keras_saving`` works around a Keras 3.15 slip: ``saving_lib.get_attr_skipset``
-stores its per-type cache under ``saving_attr_skipset_*`` but reads
-``saving_attr_skiplist_*``, so every save builds throw-away layers and optimizers again
-(60 % of the time of saving the digits CNN). Filling the key it reads makes every
-``save``/``save_weights`` on this thread faster, with the same files.
+the best weights and is saved there (``run_dir.save_model``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,24 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bigmodel_tf.training.run_dir import save_model
+
 log = logging.getLogger("bigmodel_tf.training")
-
-_SKIPSET_TYPES = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer",
-                  "Loss")
-
-
-def warm_keras_saving() -> None:
-    """Fill Keras' attribute-skipset cache under the key its lookup uses (this thread)."""
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.saving import saving_lib
-    except ImportError:  # a Keras whose internals moved: saving is just slower
-        return
-    for kind in _SKIPSET_TYPES:
-        key = f"saving_attr_skiplist_{kind}"
-        if global_state.get_global_attribute(key) is None:
-            global_state.set_global_attribute(key, saving_lib.get_attr_skipset(kind))
-
 
 class BackgroundWriter:
     """One writer thread shared by a run's checkpointing callbacks, writing in order.
@@ -128,13 +106,6 @@ def writes_landed(callbacks):
         raise
 
 
-def replace_atomically(write, target: Path) -> None:
-    """``write(tmp)`` to a temporary sibling of ``target`` (same suffix), then rename it."""
-    tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
-    write(tmp)
-    os.replace(tmp, target)
-
-
 class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     """ModelCheckpoint(save_best_only) whose ``best.keras`` is written on a writer thread.
 
@@ -170,7 +141,6 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def _write(self, weights: list[np.ndarray]) -> None:
         """Save ``weights`` as best.keras through the host copy of the model (writer thread)."""
-        warm_keras_saving()
         if self._host_model is None:
             with tf.device("/cpu:0"):
                 self._host_model = keras.models.clone_model(self.model)
@@ -180,7 +150,7 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
         self._host_model.set_weights(weights)
         target = Path(self.filepath)
         target.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(lambda tmp: self._host_model.save(str(tmp)), target)
+        save_model(self._host_model, target)
 
     def on_train_end(self, logs=None):
         """The last best.keras is on disk when fit returns."""

@@ -98,9 +98,10 @@ def fit_inputs(train_ds, val_ds=None) -> dict:
         inputs.update(x=train_ds.repeat(), steps_per_epoch=steps)
     if val_ds is not None:
         val_steps = int(val_ds.cardinality())
-        inputs["validation_data"] = val_ds.repeat() if val_steps > 0 else val_ds
         if val_steps > 0:
-            inputs["validation_steps"] = val_steps
+            inputs.update(validation_data=val_ds.repeat(), validation_steps=val_steps)
+        else:
+            inputs.update(validation_data=val_ds)
     return inputs
 
 
