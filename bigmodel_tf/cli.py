@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, from_dict, load_config, read_yaml
 from bigmodel_tf.errors import ConfigError, RunDirError, RunPreempted, UserError
+from bigmodel_tf.tf_startup import quiet_tensorflow_startup
 
 log = logging.getLogger("bigmodel_tf")
 
@@ -331,6 +332,7 @@ def _data(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bigmodel`` console script; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_tensorflow_startup()  # TensorFlow's C++ import notices stay off the terminal
     logging.basicConfig(level=logging.INFO, format="bigmodel: %(message)s", stream=sys.stderr)
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # not "Assets written to ..."
     parser = build_parser()
