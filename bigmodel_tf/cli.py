@@ -2,7 +2,7 @@
 
 ``bigmodel COMMAND [--config FILE] [--set KEY=VALUE ...] [--run-dir DIR]``. No loop or
 model code lives here. A ``UserError`` from any stage becomes one line on stderr and exit
-status 2 (DESIGN.md's error contract); the config is validated before TensorFlow is even
+status 2 (the error contract); the config is validated before TensorFlow is even
 imported, so a bad key fails in well under a second.
 """
 

@@ -4,8 +4,8 @@ Reads the experiment config (model, data, batch, precision) and its ``benchmark`
 section (suites, epochs, repeats, device counts); writes into the run directory
 (default ``runs/benchmark-<time>``): config.yaml, records/ (the data set as TFRecords,
 for the input suites), benchmark.json and benchmark.md, each written atomically. The
-machine, its load average before and after, and the Must-show checks of the issue are
-part of the result.
+machine, its load average before and after, and the performance targets the project
+holds itself to (met or not) are part of the result.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from bigmodel_tf.data import convert_to_tfrecord
 from bigmodel_tf.training.run_dir import write_json
 from bigmodel_tf.training.workers import usable_cores
 
-# The issue's targets: (suite, how to read the value, comparison, target).
+# The performance targets: (suite, how to read the value, comparison, target).
 TARGETS = {
     "pipeline vs generator (x, examples/s)": (
         "input", lambda r: r["ratios"]["pipeline_vs_generator"], "ge", 5.0),
@@ -62,8 +62,8 @@ def records_config(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
     return replace(cfg, ["data.name=tfrecord", f"data.path={out}"])
 
 
-def must_show(suites: dict) -> dict:
-    """Each target of the issue whose suite ran: value, target and whether it is met."""
+def check_targets(suites: dict) -> dict:
+    """Each target whose suite ran: value, target and whether it is met."""
     checks = {}
     for name, (suite, read, comparison, target) in TARGETS.items():
         if suite in suites:
@@ -107,7 +107,7 @@ def run_benchmarks(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> 
               "command": f"bigmodel benchmark --config {run_dir / 'config.yaml'}"}
     result["suites"] = _run_suites(cfg, run_dir)
     result["load_average_after"] = load_average()
-    result["must_show"] = must_show(result["suites"])
+    result["targets"] = check_targets(result["suites"])
     json_path, markdown_path = run_dir / "benchmark.json", run_dir / "benchmark.md"
     write_json(json_path, result)
     tmp = markdown_path.with_name(f".{markdown_path.name}.tmp")

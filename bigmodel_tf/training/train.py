@@ -2,7 +2,7 @@
 
 Reads the config and the data, builds the model under the chosen strategy, compiles and
 fits it in one place (multi-worker runs train in custom_loop.py, since Keras 3's fit fails
-there), then writes the run directory (DESIGN.md): config.yaml,
+there), then writes the run directory (docs/architecture.md): config.yaml,
 data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras and, last,
 metrics.json, whose presence marks the run finished. Exports the TF Serving SavedModel
 when ``export.enabled``.
@@ -136,7 +136,7 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
     with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
         if is_multi_worker(strategy):
-            # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).
+            # Keras 3's fit fails under this strategy (keras-team/keras#20585).
             history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
             model = local_copy(model)
         else:
