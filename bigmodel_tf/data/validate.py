@@ -7,7 +7,9 @@ lists what it finds, with the offending files, rows or records:
   NaN or infinite features, labels outside the spec's classes, classes without train
   examples (all fatal);
 - image folders: unreadable or truncated images, empty class folders (fatal);
-- CSV files: malformed rows, empty labels, empty, NaN or infinite numeric values (fatal);
+- CSV files: every bad cell by column and line (``csv_source.scan``: rows with too few or
+  too many fields, empty cells, text in a numeric column, NaN, infinite or out-of-range
+  numbers, empty or NaN labels; fatal);
 - every source: classes too small for a stratified split (fatal) and examples that occur
   in more than one split (a warning: leakage inflates the val and test metrics; a few
   exact duplicates also occur in real data sets, e.g. iris).
@@ -17,8 +19,8 @@ lists what it finds, with the offending files, rows or records:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,48 +168,34 @@ def _images(report: Report, cfg: ExperimentConfig) -> None:
 
 
 def _csv(report: Report, cfg: ExperimentConfig) -> None:
-    """Check every row and cell of a CSV file."""
-    path = Path(cfg.data.path)
+    """Check every row and cell of a CSV file; list the bad ones per column."""
     try:
-        header, rows = csv_source._read_rows(path)
+        table = csv_source.scan(cfg)
     except DataError as exc:
         report.fatal(str(exc))
         return
-    report.summary.append(f"{len(rows)} rows, {len(header)} columns")
-    if cfg.data.label not in header:
-        report.fatal(f"data.label={cfg.data.label!r}: no such column in {path}")
-        return
-    label = header.index(cfg.data.label)
-    missing = [line for line, row in rows if not row[label].strip()]
-    if missing:
-        report.fatal(f"{path}: empty label in {len(missing)} row(s), lines {_listed(missing)}")
-    categorical = set(cfg.data.categorical_columns or [])
-    for j, name in enumerate(header):
-        cells = [(line, row[j].strip()) for line, row in rows]
-        numbers = [(line, _number(text)) for line, text in cells if text]
-        words = [line for line, value in numbers if value is None]
-        if name in (cfg.data.numeric_columns or []) and words:
-            report.fatal(f"{path}: numeric column {name!r} has text, lines {_listed(words)}")
-        if j == label or name in categorical or words:
-            continue  # not a numeric feature: one-hot encoded
-        bad = [line for line, text in cells if not text]
-        bad += [line for line, value in numbers if not math.isfinite(value)]
-        if bad:
-            report.fatal(f"{path}: column {name!r} has {len(bad)} empty, NaN or infinite "
-                         f"value(s), lines {_listed(sorted(bad))}")
-    labels = [row[label].strip() for _, row in rows if row[label].strip()]
+    report.summary.append(f"{len(table.lines)} rows, {len(table.header)} columns "
+                          f"({len(table.numeric)} numeric features)")
+    for column in [None, *table.header]:
+        cells = [cell for cell in table.bad if cell.column == column]
+        if not cells:
+            continue
+        where = f"column {column!r}" if column else "rows"
+        hint = f" ({table.hints[column]})" if column in table.hints else ""
+        report.fatal(f"{table.path}: {where}{hint}: {len(cells)} bad cell(s): "
+                     f"{_listed([_without_column(cell) for cell in cells])}")
+    missing = {cell.line for cell in table.bad if cell.column == table.label}
+    labels = [text for line, text in zip(table.lines, table.cells[table.label], strict=True)
+              if line not in missing]
     names = sorted(set(labels))
-    _class_sizes(report, names, [labels.count(n) for n in names], f"data.label in {path}")
+    _class_sizes(report, names, [labels.count(n) for n in names], f"data.label in {table.path}")
     if not report.fatal_count:
         _in_memory(report, cfg)
 
 
-def _number(text: str) -> float | None:
-    """The value of a numeric cell, or None when it is not a number."""
-    try:
-        return float(text)
-    except ValueError:
-        return None
+def _without_column(cell: csv_source.BadCell) -> str:
+    """A bad cell as 'line N: reason', its column being named once per finding."""
+    return str(dataclasses.replace(cell, column=None))
 
 
 def validate(cfg: ExperimentConfig) -> Report:
