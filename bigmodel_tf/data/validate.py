@@ -6,7 +6,8 @@ lists what it finds, with the offending files, rows or records:
 - TFRecord folders: corrupt or truncated shards, records that are not valid examples,
   NaN or infinite features, labels outside the spec's classes, classes without train
   examples (all fatal);
-- image folders: unreadable or truncated images, empty class folders (fatal);
+- image folders: unreadable or truncated images, empty class folders (fatal), entries
+  training does not read (a warning: hidden, non-image, top-level and nested entries);
 - CSV files: every bad cell by column and line (``csv_source.scan``: rows with too few or
   too many fields, empty cells, text in a numeric column, NaN, infinite or out-of-range
   numbers, empty or NaN labels; fatal);
@@ -28,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from bigmodel_tf.config import ExperimentConfig
-from bigmodel_tf.data import csv_source, salvage, tfrecord_io
+from bigmodel_tf.data import csv_source, image_dir, salvage, tfrecord_io
 from bigmodel_tf.data.splits import load_splits
 from bigmodel_tf.errors import DataError
 
@@ -137,33 +138,33 @@ def _tfrecord(report: Report, cfg: ExperimentConfig) -> None:
 
 
 def _images(report: Report, cfg: ExperimentConfig) -> None:
-    """Open and fully decode every image of an image folder."""
+    """Open and fully decode every image of an image folder; list what is not used."""
     root = Path(cfg.data.path)
-    if not root.is_dir():
-        report.fatal(f"data.path={root}: folder not found")
+    try:
+        listing = image_dir.list_folder(root)
+    except DataError as exc:
+        report.fatal(str(exc))
         return
-    extensions = set(Image.registered_extensions())
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    bad, counts = [], []
-    for folder in folders:
-        files = sorted(p for p in folder.iterdir() if p.is_file()
-                       and not p.name.startswith(".") and p.suffix.lower() in extensions)
-        counts.append(len(files))
-        for path in files:
-            try:
-                with Image.open(path) as image:
-                    image.load()  # decodes every pixel: finds truncated files
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                bad.append(f"{path} ({reason})")
-    report.summary.append(f"{sum(counts)} image files in {len(folders)} class folder(s)")
+    bad = []
+    for path in (p for files in listing.files.values() for p in files):
+        try:
+            with Image.open(path) as image:
+                image.load()  # decodes every pixel: finds truncated files
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            bad.append(f"{path} ({reason})")
+    counts = {name: len(files) for name, files in listing.files.items()}
+    report.summary.append(f"{sum(counts.values())} image files in {len(counts)} class "
+                          "folder(s)")
+    if listing.unused:
+        report.warn(f"data.path={root}: {listing.unused_summary()}")
     if bad:
         report.fatal(f"{len(bad)} unreadable or truncated image(s): {_listed(bad)}")
-    empty = [f.name for f, count in zip(folders, counts, strict=True) if not count]
+    empty = [name for name, count in counts.items() if not count]
     if empty:
         report.fatal(f"class folders without image files: {_listed(empty)}")
     if not report.fatal_count:
-        _class_sizes(report, [f.name for f in folders], counts, f"data.path={root}")
+        _class_sizes(report, list(counts), list(counts.values()), f"data.path={root}")
         _in_memory(report, cfg)
 
 
