@@ -136,3 +136,13 @@ def test_values_at_the_limit_normalize_to_finite_float32(make_cfg, write_csv):
     assert np.all(np.isfinite(np.asarray(spec.variance, np.float32)))
     layer = keras.layers.Normalization(mean=spec.mean, variance=spec.variance)
     assert np.all(np.isfinite(keras.ops.convert_to_numpy(layer(splits.train.x))))
+
+
+def test_lines_count_like_an_editor_across_quoted_newlines(make_cfg, tmp_path):
+    rows = ["age,height,color,species", '1,2,"dark\nred",cat']  # one row over lines 2-3
+    rows += [f"{i},2,red,{['cat', 'dog'][i % 2]}" for i in range(30)]
+    rows[5] = "4,,red,dog"  # file line 7: the quoted row took two lines
+    path = tmp_path / "data.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"column 'height', line 7: empty cell"):
+        load_splits(make_cfg(*_source(path)))
