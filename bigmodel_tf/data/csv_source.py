@@ -167,6 +167,28 @@ def _infer_numeric(scan: Scan, name: str) -> bool:
     return True
 
 
+def _check_feature(scan: Scan, name: str, numeric: set[str], categorical: set[str]) -> None:
+    """Type feature column ``name`` (given, else inferred) and record its bad cells."""
+    if name in numeric or (name not in categorical and _infer_numeric(scan, name)):
+        scan.numeric.add(name)
+        _numeric_cells(scan, name)
+        if name in numeric and any(c.reason == _TEXT for c in scan.bad if c.column == name):
+            scan.hints[name] = "the column is listed in data.numeric_columns"
+        return
+    scan.bad += [BadCell(line, name, "", "empty cell in a categorical column")
+                 for line, text in zip(scan.lines, scan.cells[name], strict=True) if not text]
+
+
+def _check_labels(scan: Scan) -> None:
+    """Record empty and NaN labels (a NaN label is a missing value, not a class)."""
+    for line, text in zip(scan.lines, scan.cells[scan.label], strict=True):
+        number = _number(text)
+        if not text:
+            scan.bad.append(BadCell(line, scan.label, text, "empty label"))
+        elif number is not None and math.isnan(number):
+            scan.bad.append(BadCell(line, scan.label, text, "is NaN, a missing label"))
+
+
 def scan(cfg: ExperimentConfig) -> Scan:
     """Read data.path and check every row and cell; structural problems raise DataError."""
     path = Path(cfg.data.path)
@@ -187,23 +209,9 @@ def scan(cfg: ExperimentConfig) -> Scan:
     result.bad += [BadCell(line, None, "", f"has {len(row)} fields, expected {len(header)}")
                    for line, row in rows if len(row) != len(header)]
     for name in header:
-        if name == label:
-            continue
-        if name in numeric or (name not in categorical and _infer_numeric(result, name)):
-            result.numeric.add(name)
-            _numeric_cells(result, name)
-            if name in numeric and any(c.reason == _TEXT for c in result.bad if c.column == name):
-                result.hints[name] = "the column is listed in data.numeric_columns"
-        else:
-            result.bad += [BadCell(line, name, "", "empty cell in a categorical column")
-                           for line, text in zip(result.lines, result.cells[name], strict=True)
-                           if not text]
-    for line, text in zip(result.lines, result.cells[label], strict=True):
-        number = _number(text)
-        if not text:
-            result.bad.append(BadCell(line, label, text, "empty label"))
-        elif number is not None and math.isnan(number):
-            result.bad.append(BadCell(line, label, text, "is NaN, a missing label"))
+        if name != label:
+            _check_feature(result, name, numeric, categorical)
+    _check_labels(result)
     result.bad.sort(key=lambda cell: (cell.line, header.index(cell.column)
                                       if cell.column else -1))
     return result
