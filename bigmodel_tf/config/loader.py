@@ -28,7 +28,7 @@ from bigmodel_tf.config.saving import PROVENANCE_KEYS, to_dict
 from bigmodel_tf.errors import ConfigError
 
 MAX_YAML_BYTES = 1 << 20  # 1 MiB; the largest preset is a few KiB
-MAX_YAML_NODES = 10_000  # scalars, lists and mappings, aliases expanded; presets: < 300
+MAX_YAML_NODES = 10_000  # scalars, lists and mappings, aliases expanded; a full config: ~400
 
 # ---------------------------------------------------------------- bounded YAML
 
