@@ -31,7 +31,7 @@ from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.errors import DataError
 
 log = logging.getLogger("bigmodel_tf.data")
-_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # data.channels -> PIL mode
+MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # data.channels -> PIL mode
 _FULL_SCALE = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0,
                "I": 65535.0, "F": 1.0}  # wide modes -> the value that becomes 255
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
@@ -131,7 +131,7 @@ def _gray_to_channels(gray: np.ndarray, mode: str) -> np.ndarray:
     return colour
 
 
-def _read_image(path: Path, mode: str, height: int, width: int) -> np.ndarray:
+def read_image(path: Path, mode: str, height: int, width: int) -> np.ndarray:
     """One image as a [h, w, c] float32 array; an unreadable file is a DataError naming it."""
     size, resample = (width, height), Image.Resampling.BILINEAR
     try:
@@ -149,12 +149,12 @@ def _read_image(path: Path, mode: str, height: int, width: int) -> np.ndarray:
 def load_image_dir(cfg: ExperimentConfig) -> RawData:
     """Read every image under data.path into [n, h, w, channels] float32 (0..255)."""
     files = _class_files(Path(cfg.data.path))
-    mode = _MODES[cfg.data.channels]
+    mode = MODES[cfg.data.channels]
     height, width = cfg.data.image_size
     paths = [p for images in files.values() for p in images]
     x = np.empty((len(paths), height, width, len(mode)), dtype=np.float32)
     for i, path in enumerate(paths):
-        x[i] = _read_image(path, mode, height, width)
+        x[i] = read_image(path, mode, height, width)
     counts = [len(images) for images in files.values()]
     return RawData(
         x=x,

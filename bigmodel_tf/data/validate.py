@@ -6,7 +6,7 @@ lists what it finds, with the offending files, rows or records:
 - TFRecord folders: corrupt or truncated shards, records that are not valid examples,
   NaN or infinite features, labels outside the spec's classes, classes without train
   examples (all fatal);
-- image folders: unreadable or truncated images, empty class folders (fatal), entries
+- image folders: unreadable, truncated or out-of-range images, empty class folders (fatal), entries
   training does not read (a warning: hidden, non-image, top-level and nested entries);
 - CSV files: every bad cell by column and line (``csv_source.scan``: rows with too few or
   too many fields, empty cells, text in a numeric column, NaN, infinite or out-of-range
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from bigmodel_tf.config import ExperimentConfig
 from bigmodel_tf.data import csv_source, image_dir, salvage, tfrecord_io
@@ -145,21 +144,20 @@ def _images(report: Report, cfg: ExperimentConfig) -> None:
     except DataError as exc:
         report.fatal(str(exc))
         return
-    bad = []
+    bad, mode = [], image_dir.MODES[cfg.data.channels]
     for path in (p for files in listing.files.values() for p in files):
-        try:
-            with Image.open(path) as image:
-                image.load()  # decodes every pixel: finds truncated files
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            bad.append(f"{path} ({reason})")
+        try:  # as training reads it: decodes every pixel, checks the mode's value range
+            image_dir.read_image(path, mode, *cfg.data.image_size)
+        except DataError as exc:
+            bad.append(str(exc).removeprefix("data.path: "))
     counts = {name: len(files) for name, files in listing.files.items()}
     report.summary.append(f"{sum(counts.values())} image files in {len(counts)} class "
                           "folder(s)")
     if listing.unused:
         report.warn(f"data.path={root}: {listing.unused_summary()}")
     if bad:
-        report.fatal(f"{len(bad)} unreadable or truncated image(s): {_listed(bad)}")
+        report.fatal(f"{len(bad)} unreadable, truncated or out-of-range image(s): "
+                     f"{_listed(bad)}")
     empty = [name for name, count in counts.items() if not count]
     if empty:
         report.fatal(f"class folders without image files: {_listed(empty)}")

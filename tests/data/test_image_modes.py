@@ -2,6 +2,7 @@
 1-bit) read by the image_dir source, and of the entries a folder holds that are not used."""
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -87,10 +88,14 @@ def test_each_mode_is_rescaled_or_converted_not_clipped(make_cfg, tmp_path, imag
     (np.full(SIZE, 2.0, np.float32), r"\(mode F\) has values 2..2, expected 0..1"),
     (np.full(SIZE, np.nan, np.float32), r"\(mode F\) has values nan..nan, expected 0..1"),
 ])
-def test_values_outside_a_modes_range_are_named(make_cfg, tmp_path, values, message):
+def test_values_outside_a_modes_range_are_named(make_cfg, tmp_path, capsys, values, message):
     root = _folder(tmp_path, Image.fromarray(values), ".tif")
     with pytest.raises(DataError, match=rf"image {root / 'a' / '0.tif'} {message}"):
         _load(make_cfg, root, 1)
+    assert main(["data", "validate", "--set", "data.name=image_dir", f"data.path={root}"]) == 2
+    out = capsys.readouterr().out
+    assert "FATAL: 6 unreadable, truncated or out-of-range image(s): " in out
+    assert re.search(rf"image {root / 'b' / '1.tif'} {message} and 1 more", out)
 
 
 def test_entries_that_are_not_used_are_reported(make_cfg, tmp_path, caplog, capsys):

@@ -120,7 +120,7 @@ def test_validate_finds_unreadable_images_and_empty_classes(tmp_path, capsys):
     assert main(["data", "validate", "--set", "data.name=image_dir",
                  f"data.path={root}"]) == 2
     out = capsys.readouterr().out
-    assert "2 unreadable or truncated image(s)" in out
+    assert "2 unreadable, truncated or out-of-range image(s)" in out
     assert str(root / "cat" / "1.png") in out and str(root / "dog" / "2.png") in out
     assert "class folders without image files: fox" in out
 
