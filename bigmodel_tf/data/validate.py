@@ -4,10 +4,11 @@ Where training stops at the first problem with one line, this scans the whole so
 lists what it finds, with the offending files, rows or records:
 
 - TFRecord folders: corrupt or truncated shards, records that are not valid examples,
-  NaN or infinite features, labels outside the spec's classes, classes without train
-  examples (all fatal);
-- image folders: unreadable, truncated or out-of-range images, empty class folders (fatal), entries
-  training does not read (a warning: hidden, non-image, top-level and nested entries);
+  NaN, infinite or out-of-range features, labels outside the spec's classes, classes
+  without train examples (all fatal);
+- image folders: unreadable, truncated or out-of-range images, empty class folders
+  (fatal), entries training does not read (a warning: hidden, non-image, top-level and
+  nested entries);
 - CSV files: every bad cell by column and line (``csv_source.scan``: rows with too few or
   too many fields, empty cells, text in a numeric column, NaN, infinite or out-of-range
   numbers, empty or NaN labels; fatal);
