@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from bigmodel_tf.data.raw import check_finite
+from bigmodel_tf.data.raw import check_values
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import DataError
 
@@ -142,7 +142,7 @@ def read_splits(folder: str | Path) -> tuple[DataSpec, dict[str, tuple[np.ndarra
                 f"data.path={folder}: the {split} shards hold {len(y)} examples, "
                 f"{SPEC_FILE} says {expected}"
             )
-        check_finite(x, f"data.path={folder} ({split} split)")
+        check_values(x, f"data.path={folder} ({split} split)", spec.feature_names)
         if len(y) and (y.min() < 0 or y.max() >= spec.num_classes):
             raise DataError(
                 f"data.path={folder}: {split} labels outside 0..{spec.num_classes - 1}"
