@@ -5,6 +5,7 @@ refused."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -76,26 +77,29 @@ def dead_pid() -> int:
 
 
 @pytest.fixture
-def steps(tmp_path) -> int:
-    """How many filesystem steps a publish over an existing result takes."""
-    final = tmp_path / "count" / "result"
-    assert publish(final, "old").returncode == 0
-    done = publish(final, "new")
+def old_result(tmp_path):
+    """A folder holding a published result "old" (by a process that has exited), a user's
+    folder named like a version but without the marker, and the steps of a publish over
+    that result."""
+    parent = tmp_path / "template"
+    assert publish(parent / "result", "old").returncode == 0
+    user = parent / f".result-{dead_pid()}-0123abcd"
+    user.mkdir()
+    (user / "mine.txt").write_text("mine")
+    counting = shutil.copytree(parent, tmp_path / "count", symlinks=True)
+    done = publish(counting / "result", "new")
     assert done.returncode == 0, done.stderr
-    return int(done.stdout)
+    return parent, user.name, int(done.stdout)
 
 
 def test_a_kill_at_every_step_leaves_a_complete_result_and_the_next_run_cleans_up(
-        tmp_path, steps):
+        tmp_path, old_result):
+    template, user, steps = old_result
     assert steps >= 15  # staging, marker, writes, fsyncs, link, swap, removal of the old
     seen = set()
     for kill_at in range(steps):
-        parent = tmp_path / str(kill_at)
+        parent = shutil.copytree(template, tmp_path / str(kill_at), symlinks=True)
         final = parent / "result"
-        assert publish(final, "old").returncode == 0
-        user = parent / f".result-{dead_pid()}-0123abcd"  # the pattern, without the marker
-        user.mkdir()
-        (user / "mine.txt").write_text("mine")
         killed = publish(final, "new", kill_at)
         assert killed.returncode == -9, (kill_at, killed.stderr[-2000:])
         seen.add(result(final))  # the complete old or the complete new result
@@ -103,8 +107,8 @@ def test_a_kill_at_every_step_leaves_a_complete_result_and_the_next_run_cleans_u
         assert done.returncode == 0, done.stderr[-2000:]
         assert result(final) == "third"
         left = sorted(p.name for p in parent.iterdir())
-        assert left == sorted([user.name, "result", os.readlink(final)]), (kill_at, left)
-        assert (user / "mine.txt").read_text() == "mine"
+        assert left == sorted([user, "result", os.readlink(final)]), (kill_at, left)
+        assert (parent / user / "mine.txt").read_text() == "mine"
     assert seen == {"old", "new"}  # the probe killed on both sides of the swap
 
 
