@@ -107,14 +107,24 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
 
 
+def _only_marker(folder: Path) -> bool:
+    """A folder holding nothing but the marker or its temporary file (or nothing)."""
+    return all(OWNER_MARKER in entry.name for entry in folder.iterdir())
+
+
 def check_claimable(path: str | Path, kind: str) -> None:
-    """Raise unless ``path`` is new, an empty folder or a folder made by ``kind``."""
+    """Raise unless ``path`` is new, an empty folder or a folder made by ``kind``.
+
+    A folder holding only a marker being written (its creator was killed) counts as empty.
+    """
     path = Path(path)
-    if not os.path.lexists(path) or _is_empty_dir(path):
+    if not os.path.lexists(path):
         return
-    marker = _marker(path) if path.is_dir() else None
-    if marker is None or marker["kind"] != kind:
-        raise _not_ours(path, kind)
+    if path.is_dir():
+        marker = _marker(path)
+        if (marker["kind"] == kind) if marker else _only_marker(path):
+            return
+    raise _not_ours(path, kind)
 
 
 def claim_dir(path: str | Path, kind: str) -> Path:
@@ -183,11 +193,6 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _only_marker(folder: Path) -> bool:
-    """A folder holding nothing but the marker or its temporary file (or nothing)."""
-    return all(OWNER_MARKER in entry.name for entry in folder.iterdir())
 
 
 def _remove_version(folder: Path) -> None:

@@ -25,7 +25,7 @@ from bigmodel_tf.io import (
 FILES = ("a.txt", "sub/b.txt")
 # The filesystem calls of staging and publishing; the probe kills before the n-th of them.
 STEPS = ("mkdir", "replace", "rename", "symlink", "unlink", "rmdir", "fsync")
-PUBLISH = textwrap.dedent(f"""
+PROBE = textwrap.dedent(f"""
     import os, signal, sys
     from pathlib import Path
     from bigmodel_tf import io
@@ -44,19 +44,22 @@ PUBLISH = textwrap.dedent(f"""
 
     for name in {STEPS!r}:
         setattr(os, name, counted(getattr(os, name)))
-    with io.staging_dir(final, "test") as staged:
-        for name in {FILES!r}:
-            (staged / name).parent.mkdir(exist_ok=True)
-            (staged / name).write_text(content)
-        io.publish_dir(staged, final)
+    if content == "claim":
+        io.claim_dir(final, "test")
+    else:
+        with io.staging_dir(final, "test") as staged:
+            for name in {FILES!r}:
+                (staged / name).parent.mkdir(exist_ok=True)
+                (staged / name).write_text(content)
+            io.publish_dir(staged, final)
     print(steps)
 """)
 
 
 def publish(final, content: str, kill_at: int = -1) -> subprocess.CompletedProcess:
-    """Publish FILES holding ``content`` at ``final`` in a new process, killed before
-    filesystem step ``kill_at`` (-1: never)."""
-    return subprocess.run([sys.executable, "-c", PUBLISH, str(final), content, str(kill_at)],
+    """Publish FILES holding ``content`` at ``final`` (with "claim": claim_dir ``final``) in
+    a new process, killed before filesystem step ``kill_at`` (-1: never)."""
+    return subprocess.run([sys.executable, "-c", PROBE, str(final), content, str(kill_at)],
                           capture_output=True, text=True, timeout=60)
 
 
@@ -110,6 +113,20 @@ def test_a_kill_at_every_step_leaves_a_complete_result_and_the_next_run_cleans_u
         assert left == sorted([user, "result", os.readlink(final)]), (kill_at, left)
         assert (parent / user / "mine.txt").read_text() == "mine"
     assert seen == {"old", "new"}  # the probe killed on both sides of the swap
+
+
+def test_a_kill_at_every_step_of_claiming_a_folder_leaves_it_claimable(tmp_path):
+    counted = publish(tmp_path / "count" / "out", "claim")
+    assert counted.returncode == 0, counted.stderr
+    steps = int(counted.stdout)
+    assert steps >= 3  # the folders, the marker's fsync and rename, the folder's fsync
+    for kill_at in range(steps):
+        out = tmp_path / str(kill_at) / "out"
+        assert publish(out, "claim", kill_at).returncode == -9
+        claim_dir(out, "test")  # the same command again takes it
+        assert json.loads((out / OWNER_MARKER).read_text()) == {"kind": "test"}
+        with pytest.raises(RunDirError, match="not made by bigmodel other"):
+            claim_dir(out, "other")
 
 
 def test_a_failure_inside_staging_leaves_the_old_result_and_no_leftovers(tmp_path):
