@@ -190,8 +190,8 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except (PermissionError, OverflowError):  # another user's; no pid this tool wrote
+        pass
     return True
 
 
@@ -206,6 +206,12 @@ def _remove_version(folder: Path) -> None:
             entry.unlink()
     (folder / OWNER_MARKER).unlink(missing_ok=True)
     folder.rmdir()
+
+
+def _made_here(entry: Path) -> bool:
+    """A real folder with the ownership marker, or with nothing else (killed early)."""
+    return (not entry.is_symlink() and entry.is_dir()
+            and (_marker(entry) is not None or _only_marker(entry)))
 
 
 def clean_stale(final: str | Path) -> list[Path]:
@@ -224,9 +230,9 @@ def clean_stale(final: str | Path) -> list[Path]:
         match = pattern.fullmatch(entry.name)
         if not match or entry == current or _running(int(match.group(1))):
             continue
-        if entry.is_symlink():
+        if match.group(2) and entry.is_symlink():
             entry.unlink()
-        elif entry.is_dir() and (_marker(entry) is not None or _only_marker(entry)):
+        elif _made_here(entry):
             _remove_version(entry)
         else:
             continue
