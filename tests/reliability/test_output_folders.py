@@ -129,14 +129,20 @@ def test_a_kill_at_every_step_of_claiming_a_folder_leaves_it_claimable(tmp_path)
             claim_dir(out, "other")
 
 
-def test_a_failure_inside_staging_leaves_the_old_result_and_no_leftovers(tmp_path):
-    final = tmp_path / "result"
-    assert publish(final, "old").returncode == 0
-    with pytest.raises(RuntimeError), staging_dir(final, "test") as staged:
-        (staged / "a.txt").write_text("half")
-        raise RuntimeError("failed mid-way")
-    assert result(final) == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["result", os.readlink(final)])
+def test_a_failure_after_the_first_of_two_publishes_keeps_it_and_removes_the_other(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert publish(second, "old").returncode == 0
+    with pytest.raises(RuntimeError), staging_dir(first, "test") as a, \
+            staging_dir(second, "test") as b:
+        for staged in (a, b):
+            (staged / "sub").mkdir()
+            for name in FILES:
+                (staged / name).write_text("new")
+        publish_dir(a, first)
+        raise RuntimeError("failed between the two publishes")
+    assert result(first) == "new" and result(second) == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["first", "second", os.readlink(first), os.readlink(second)])
 
 
 def test_a_file_added_to_a_published_folder_is_refused_by_name_and_kept(tmp_path):
