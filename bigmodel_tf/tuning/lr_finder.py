@@ -101,7 +101,9 @@ def _plot(result: LRFinderResult, path: Path) -> None:
     ax.set_ylim(0, 1.1 * max(result.smoothed[0], result.smoothed[-1]))
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=100)
+    atomic_write(path, image.getvalue())
 
 
 def lr_range_test(cfg: ExperimentConfig, out_dir: Path) -> LRFinderResult:
