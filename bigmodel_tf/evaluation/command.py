@@ -6,6 +6,8 @@ are required) and evaluation.* keys (thresholds, baselines, data-size curve, ...
 Output goes into the run directory itself when the data is the run's own (metrics.json
 keeps its training entries; the report and plots are rewritten), else into ``--out`` or
 ``RUN_DIR/evaluations/<data>-<hash>/``, where the fit diagnosis stays the training run's.
+That folder must be new, empty or one that bigmodel evaluate made (its ownership marker,
+bigmodel_tf/io.py); anything else is refused before any work.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from bigmodel_tf.errors import ArtifactError, DataError, RunDirError
 from bigmodel_tf.evaluation.history import read_history
 from bigmodel_tf.evaluation.run_files import check_run_dir, evaluation_config, read_run_config
 from bigmodel_tf.evaluation.stage import EVALUATION_KEYS, run_evaluation
+from bigmodel_tf.io import check_claimable, claim_dir, read_json, write_json
 from bigmodel_tf.loading import load_keras_model
-from bigmodel_tf.training.run_dir import read_json, write_json
 
 log = logging.getLogger("bigmodel_tf.evaluation")
+KIND = "evaluate"  # the owner of --out folders (bigmodel_tf/io.py)
 
 
 def load_run_model(run_dir: Path):
@@ -63,13 +66,15 @@ def check_compatible(model, run_spec, spec, where: str) -> None:
                         f"{run_spec.class_names}")
 
 
-def _output_dir(run_dir: Path, run_cfg, cfg, out: Path | None) -> Path:
-    """The run itself for its own data, else --out or RUN/evaluations/<data>-<hash>."""
+def _output_dir(run_dir: Path, run_cfg, cfg, out: Path | None) -> tuple[Path, bool]:
+    """(--out, or the run itself for its own data, else RUN/evaluations/<data>-<hash>;
+    whether that is the run itself, evaluated on its own data)."""
+    own_data = to_dict(cfg.data) == to_dict(run_cfg.data)
     if out is not None:
-        return out
-    if to_dict(cfg.data) == to_dict(run_cfg.data):
-        return run_dir
-    return run_dir / "evaluations" / f"{cfg.data.name}-{config_hash(cfg)[:8]}"
+        return out, own_data and out.resolve() == run_dir.resolve()
+    if own_data:
+        return run_dir, True
+    return run_dir / "evaluations" / f"{cfg.data.name}-{config_hash(cfg)[:8]}", False
 
 
 def evaluate_run(run_dir: Path, overrides: list[str], out: Path | None = None) -> tuple[
@@ -79,8 +84,9 @@ def evaluate_run(run_dir: Path, overrides: list[str], out: Path | None = None) -
     run_cfg = read_run_config(run_dir)
     cfg = evaluation_config(run_cfg, overrides)
     run_spec = read_run_spec(run_dir)
-    out_dir = _output_dir(run_dir, run_cfg, cfg, out)
-    in_place = out_dir.resolve() == run_dir.resolve()
+    out_dir, in_place = _output_dir(run_dir, run_cfg, cfg, out)
+    if not in_place:
+        check_claimable(out_dir, KIND)
     model = load_run_model(run_dir)
     splits = load_splits(cfg)
     where = f"data.name={cfg.data.name}" + (f" data.path={cfg.data.path}" if cfg.data.path
@@ -91,7 +97,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], out: Path | None = None) -
     if not in_place:
         # Training analyses belong to the run; the diagnosis stays the training run's.
         cfg = replace(cfg, ["train.cv_folds=0", "evaluation.data_size_fractions=[]"])
-        out_dir.mkdir(parents=True, exist_ok=True)
+        claim_dir(out_dir, KIND)
         save_config(cfg, out_dir / "config.yaml")
         fit_metrics = {s: previous[s] for s in ("train", "val")} if previous else None
     log.info("evaluating %s on data.name=%s into %s", run_dir, cfg.data.name, out_dir)

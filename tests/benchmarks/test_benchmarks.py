@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bigmodel_tf.benchmarks import runner
 from bigmodel_tf.benchmarks.inputs import generator_dataset, plain_dataset, read_gzip_records
 from bigmodel_tf.benchmarks.runner import check_targets
 from bigmodel_tf.cli import main
@@ -75,3 +76,20 @@ def test_every_suite_runs_and_writes_json_and_markdown(tmp_path, capsys):
                     "## Precision and compiler", "## Scaling", "## Utilization", "## TFLite"):
         assert heading in markdown, heading
     assert "written:" in capsys.readouterr().out
+
+
+def test_a_folder_not_made_by_benchmark_is_refused_before_any_suite(tmp_path, capsys,
+                                                                    monkeypatch):
+    def no_suites(cfg, run_dir):
+        raise AssertionError("a suite ran before the folder was refused")
+
+    monkeypatch.setattr(runner, "_run_suites", no_suites)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "benchmark.md").write_text("mine")
+    assert main(["benchmark", "--run-dir", str(mine)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"bigmodel: error: {mine}: exists and was not made by bigmodel benchmark; choose a "
+        "new or empty folder")
+    assert [p.name for p in mine.iterdir()] == ["benchmark.md"]
+    assert (mine / "benchmark.md").read_text() == "mine"
