@@ -2,8 +2,8 @@
 
 Builders receive the Keras module as a parameter (Keras 3 for training, ``tf_keras`` for
 TF-MOT compression; docs/architecture.md), so everything here uses only layers that exist
-in both and creates them through ``keras``. Layer order and names are identical in both, which is
-what makes ``get_weights``/``set_weights`` copies between the two valid.
+in both and creates them through ``keras``. Layer order and names are identical in both,
+which is what makes ``get_weights``/``set_weights`` copies between the two valid.
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ def model_inputs(spec: DataSpec, keras):
     inputs = keras.Input(shape=tuple(spec.input_shape), name=spec.input_name, dtype="float32")
     if spec.mean is None or spec.variance is None:
         return inputs, inputs
+    # float32 whatever the mixed-precision policy: raw inputs beyond float16's range
+    # (65504) would otherwise be inf, and NaN after the subtraction of the mean.
     norm = keras.layers.Normalization(
-        axis=-1, mean=spec.mean, variance=spec.variance, name="input_normalization"
+        axis=-1, mean=spec.mean, variance=spec.variance, name="input_normalization",
+        dtype="float32",
     )
     return inputs, norm(inputs)
 
