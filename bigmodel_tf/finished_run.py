@@ -158,10 +158,10 @@ class RunDir:
         recorded = self.manifest.get("config_hash")
         if recorded is not None and recorded != config_hash(self.config):
             raise RunDirError(
-                f"{self.path / CONFIG}: changed since the run finished (config hash "
-                f"{config_hash(self.config)}, the run was trained with {recorded}); restore "
-                f"it, or train a new run with `bigmodel train --config {self.path / CONFIG} "
-                "--run-dir NEW_DIR`")
+                f"{self.path / CONFIG}: changed since the run finished (its config hash "
+                f"{config_hash(self.config)} is not the {recorded} recorded in {MANIFEST}); "
+                f"restore it, or train a new run with `bigmodel train --config "
+                f"{self.path / CONFIG} --run-dir NEW_DIR`")
         from bigmodel_tf.export.manifest import sha256_file
 
         for name in SHA_CHECKED:

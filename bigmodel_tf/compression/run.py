@@ -170,12 +170,12 @@ def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
         cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])  # as training does
     keras.utils.set_random_seed(cfg.seed)
     tf_keras.utils.set_random_seed(cfg.seed)
-    spec = run.spec
+    spec, model = run.spec, run.load_model(compile=False)
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
     test = splits.test
     probe = test.x[:PROBE_EXAMPLES]
-    base = float32_copy(run.load_model(compile=False), cfg, spec, probe)
+    base = float32_copy(model, cfg, spec, probe)
 
     tflite_dir = Path(cfg.export.dir) / export_name(cfg) / "tflite"
     report_dir = run_dir / "compression"

@@ -31,17 +31,17 @@ def assert_error_contract(proc, *fragments):
 
 def test_missing_or_unreadable_run_directories_fail_fast(tmp_path):
     started = time.perf_counter()
-    assert_error_contract(evaluate("--run", "nowhere", cwd=tmp_path), "--run nowhere: not found")
+    assert_error_contract(evaluate("--run", "nowhere", cwd=tmp_path), "nowhere: not found (expected a run directory")
     seconds = time.perf_counter() - started
     bad = tmp_path / "bad"
     bad.mkdir()
-    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is missing")
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "bad/config.yaml: missing")
     for name in ("model.keras", "data_spec.json"):
         (bad / name).write_bytes(b"x")
     (bad / "config.yaml").write_text("data: [unclosed\n")
-    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is unreadable")
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "bad/config.yaml: not valid YAML")
     (bad / "config.yaml").write_text("train:\n  epochz: 3\n")
-    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is invalid",
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "bad/config.yaml: invalid",
                           "train.epochz")
     print(f"a missing run directory is reported in {seconds:.1f} s")
 
@@ -52,7 +52,7 @@ def test_corrupt_model_and_wrong_keys(digits_run, copy_run, tmp_path):
                           "evaluate can change only data.* and evaluation.* keys")
     (run / "model.keras").write_bytes(b"this is not a zip file")
     assert_error_contract(evaluate("--run", str(run), cwd=tmp_path),
-                          "model.keras cannot be loaded")
+                          "model.keras: sha256 does not match")
 
 
 def test_data_whose_shape_does_not_match_the_model(digits_run, tmp_path):
