@@ -143,6 +143,11 @@ def test_a_run_in_use_is_refused_at_once(iris_run, tmp_path, capsys):
         assert main(["train", "--run-dir", str(run), "--force-new-run", "--set", *IRIS]) == 2
         assert "in use by another bigmodel process" in capsys.readouterr().err
     assert snapshot(run) == before and not list(tmp_path.glob("run.replaced-*"))
+    new = tmp_path / "new"
+    with lock_run_dir(new):  # the launcher of --workers takes the lock before any worker
+        assert main(["train", "--workers", "2", "--run-dir", str(new), "--set", *IRIS]) == 2
+        assert "in use by another bigmodel process" in one_error_line(capsys)
+        assert [p.name for p in new.iterdir()] == [LOCK_FILE]
 
 
 def train_process(cwd, run, *overrides, **popen):
