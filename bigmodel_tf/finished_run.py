@@ -132,10 +132,10 @@ class RunDir:
         except TypeError:
             raise self.error(SPEC, "not a data spec (unknown or missing keys)") from None
         shape, classes = spec.input_shape, spec.class_names
-        if (spec.kind not in ("image", "tabular") or not isinstance(shape, list)
-                or not shape or not all(isinstance(d, int) and d > 0 for d in shape)
+        if (not isinstance(shape, list) or not shape
+                or not all(isinstance(d, int) and d > 0 for d in shape)
                 or not isinstance(classes, list) or len(classes) < 2):
-            raise self.error(SPEC, "not a data spec (kind, input_shape or class_names)")
+            raise self.error(SPEC, "not a data spec (input_shape or class_names)")
         return spec
 
     @cached_property

@@ -2,10 +2,11 @@
 
 Reads the config and the data, builds the model under the chosen strategy, compiles and
 fits it in one place (multi-worker runs train in custom_loop.py, since Keras 3's fit fails
-there), then writes the run directory (DESIGN.md): config.yaml,
-data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras and, last,
-metrics.json, whose presence marks the run finished. Exports the TF Serving SavedModel
-when ``export.enabled``.
+there). Nothing is written before the config, the data and the model are built and checked;
+then, holding the run directory's lock (run_lock.py), it writes config.yaml,
+data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras, manifest.json (with
+the fingerprint of the data.path files) and, last, metrics.json, whose presence marks the
+run finished. Exports the TF Serving SavedModel when ``export.enabled``.
 """
 
 from __future__ import annotations
