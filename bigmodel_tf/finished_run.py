@@ -49,7 +49,7 @@ SHA_CHECKED = (SPEC, HISTORY)  # model.keras is checked when it is loaded
 RETRAIN = "`bigmodel train --force-new-run` (the old run is moved aside)"
 
 
-def data_where(data) -> str:
+def _data_where(data) -> str:
     """``data.name=... data.path=...``: where loaded data came from, for messages."""
     return f"data.name={data.name}" + (f" data.path={data.path}" if data.path else "")
 
@@ -208,7 +208,7 @@ class RunDir:
 
     def check_data(self, data, spec) -> None:
         """Raise DataError unless loaded data has the model's features, shape and classes."""
-        where, own = data_where(data), self.spec
+        where, own = _data_where(data), self.spec
         if own.feature_names and spec.feature_names != own.feature_names:
             missing = [f for f in own.feature_names if f not in (spec.feature_names or [])]
             extra = [f for f in (spec.feature_names or []) if f not in own.feature_names]

@@ -31,7 +31,8 @@ def assert_error_contract(proc, *fragments):
 
 def test_missing_or_unreadable_run_directories_fail_fast(tmp_path):
     started = time.perf_counter()
-    assert_error_contract(evaluate("--run", "nowhere", cwd=tmp_path), "nowhere: not found (expected a run directory")
+    assert_error_contract(evaluate("--run", "nowhere", cwd=tmp_path),
+                          "nowhere: not found (expected a run directory")
     seconds = time.perf_counter() - started
     bad = tmp_path / "bad"
     bad.mkdir()
