@@ -2,7 +2,7 @@
 
 ``bigmodel COMMAND [--config FILE] [--set KEY=VALUE ...] [--run-dir DIR]``. No loop or
 model code lives here. A ``UserError`` from any stage becomes one line on stderr and exit
-status 2 (DESIGN.md's error contract); the config is validated before TensorFlow is even
+status 2 (the error contract); the config is validated before TensorFlow is even
 imported, so a bad key fails in well under a second.
 """
 
@@ -18,6 +18,7 @@ from bigmodel_tf.config import ExperimentConfig, load_config
 from bigmodel_tf.errors import ConfigError, RunPreempted, UserError
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.run_lock import lock_run_dir
+from bigmodel_tf.tf_startup import quiet_tensorflow_startup
 
 log = logging.getLogger("bigmodel_tf")
 
@@ -331,6 +332,7 @@ def _data(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bigmodel`` console script; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_tensorflow_startup()  # TensorFlow's C++ import notices stay off the terminal
     logging.basicConfig(level=logging.INFO, format="bigmodel: %(message)s", stream=sys.stderr)
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # not "Assets written to ..."
     parser = build_parser()

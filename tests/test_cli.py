@@ -1,5 +1,6 @@
 """The CLI's contract: subcommands, the one-line error with exit status 2, thin scripts."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,20 @@ def test_missing_config_file(tmp_path):
 def test_export_needs_a_run_directory(tmp_path):
     proc = run_cli("export", "--run", str(tmp_path / "missing"), cwd=tmp_path)
     assert_error_contract(proc, "missing: not found (expected a run directory")
+
+
+def test_an_error_after_tensorflow_is_imported_has_no_startup_noise(tmp_path):
+    """TensorFlow's C++ import notices (absl, cudart, oneDNN) never reach the terminal."""
+    (tmp_path / "t.csv").write_text("a,b,target\n1,2,x\n3,4,y\n5,6,x\n", encoding="utf-8")
+    proc = run_cli("train", "--set", "data.name=csv", "data.path=t.csv", "data.label=nope",
+                   "model.name=mlp", cwd=tmp_path)
+    assert_error_contract(proc, "data.label='nope': no such column")
+    assert all(line.startswith("bigmodel: ") for line in proc.stderr.splitlines()), proc.stderr
+
+
+def test_the_startup_filter_keeps_every_other_line(capfd):
+    from bigmodel_tf.tf_startup import filtered_stderr
+
+    with filtered_stderr():
+        os.write(2, b"W0000 cudart_stub.cc:31] Could not find cuda drivers\nkept line\n")
+    assert capfd.readouterr().err == "kept line\n"

@@ -1,4 +1,4 @@
-"""The benchmark report as Markdown: the Must-show figures first, then one table per suite.
+"""The benchmark report as Markdown: the performance targets first, then one table per suite.
 
 Reads the result dict ``runner.run_benchmarks`` builds (the same content as
 benchmark.json) and returns Markdown text; every number comes from that dict.
@@ -14,13 +14,13 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + [""]
 
 
-def _must_show(checks: dict) -> list[str]:
-    """The issue's targets, measured value and verdict (nothing when no such suite ran)."""
+def _targets(checks: dict) -> list[str]:
+    """The performance targets: measured value and verdict (nothing when no such suite ran)."""
     if not checks:
         return []
     rows = [[name, check["value"], check["target"], "yes" if check["met"] else "**no**"]
             for name, check in checks.items()]
-    return ["## Must show", "", *_table(["figure", "measured", "target", "met"], rows)]
+    return ["## Targets", "", *_table(["figure", "measured", "target", "met"], rows)]
 
 
 def _input(r: dict) -> list[str]:
@@ -109,7 +109,7 @@ def markdown(result: dict) -> str:
         f"before {result['load_average_before']}, after {result['load_average_after']}: "
         "other work on this CPU slows every figure; each is the best of "
         f"{result['repeats']} repeats. Reproduce: `{result['command']}`.", "",
-        *_must_show(result["must_show"]),
+        *_targets(result["targets"]),
     ]
     for name, suite in result["suites"].items():
         lines += SECTIONS[name](suite)

@@ -2,10 +2,11 @@
 
 Reads the experiment config (model, data, batch, precision) and its ``benchmark``
 section (suites, epochs, repeats, device counts); writes into the run directory
-(default ``runs/benchmark-<time>``): config.yaml, records/ (the data set as TFRecords,
-for the input suites), benchmark.json and benchmark.md, each written atomically. The
-machine, its load average before and after, and the Must-show checks of the issue are
-part of the result.
+(default ``runs/benchmark-<time>``; it must be new, empty or made by this command, see
+bigmodel_tf/io.py): config.yaml, records/ (the data set as TFRecords, for the input
+suites), benchmark.json and benchmark.md, each written atomically. The machine, its load
+average before and after, and the performance targets the project holds itself to (met
+or not) are part of the result.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.timing import load_average
 from bigmodel_tf.config import ExperimentConfig, replace, save_config
 from bigmodel_tf.data import convert_to_tfrecord
-from bigmodel_tf.training.run_dir import write_json
+from bigmodel_tf.io import atomic_write, claim_dir, write_json
 from bigmodel_tf.training.workers import usable_cores
 
-# The issue's targets: (suite, how to read the value, comparison, target).
+# The performance targets: (suite, how to read the value, comparison, target).
 TARGETS = {
     "pipeline vs generator (x, examples/s)": (
         "input", lambda r: r["ratios"]["pipeline_vs_generator"], "ge", 5.0),
@@ -62,8 +63,8 @@ def records_config(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
     return replace(cfg, ["data.name=tfrecord", f"data.path={out}"])
 
 
-def must_show(suites: dict) -> dict:
-    """Each target of the issue whose suite ran: value, target and whether it is met."""
+def check_targets(suites: dict) -> dict:
+    """Each target whose suite ran: value, target and whether it is met."""
     checks = {}
     for name, (suite, read, comparison, target) in TARGETS.items():
         if suite in suites:
@@ -100,17 +101,15 @@ def _run_suites(cfg: ExperimentConfig, run_dir: Path) -> dict:
 def run_benchmarks(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> tuple:
     """Run the suites of ``cfg.benchmark``; returns the paths of the JSON and Markdown."""
     run_dir = Path(run_dir or f"runs/benchmark-{time.strftime('%Y%m%d-%H%M%S')}")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    claim_dir(run_dir, "benchmark")
     save_config(cfg, run_dir / "config.yaml")
     result = {"machine": machine_info(), "load_average_before": load_average(),
               "repeats": cfg.benchmark.repeats,
               "command": f"bigmodel benchmark --config {run_dir / 'config.yaml'}"}
     result["suites"] = _run_suites(cfg, run_dir)
     result["load_average_after"] = load_average()
-    result["must_show"] = must_show(result["suites"])
+    result["targets"] = check_targets(result["suites"])
     json_path, markdown_path = run_dir / "benchmark.json", run_dir / "benchmark.md"
     write_json(json_path, result)
-    tmp = markdown_path.with_name(f".{markdown_path.name}.tmp")
-    tmp.write_text(markdown(result) + "\n", encoding="utf-8")
-    os.replace(tmp, markdown_path)
+    atomic_write(markdown_path, markdown(result) + "\n")
     return json_path, markdown_path

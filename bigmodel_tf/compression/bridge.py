@@ -1,4 +1,4 @@
-"""The Keras 3 <-> tf_keras bridge that TF-MOT needs (DESIGN.md).
+"""The Keras 3 <-> tf_keras bridge that TF-MOT needs (docs/architecture.md).
 
 TF-MOT 0.8.1 works only on ``tf_keras`` models, the project trains Keras 3 models. Every
 zoo builder takes the Keras module as a parameter, so the same architecture is rebuilt in

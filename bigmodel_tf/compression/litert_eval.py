@@ -93,7 +93,7 @@ def parity(probs: np.ndarray, reference: np.ndarray) -> dict:
     """Agreement of a variant with its Keras model: top-1 match rate, max abs difference.
 
     Also the number of distinct classes each predicts: an int8 model stuck on one class
-    is the sign of a bad representative data set (DESIGN.md).
+    is the sign of a bad representative data set (docs/architecture.md).
     """
     return {
         "top1_match": float(np.mean(probs.argmax(axis=1) == reference.argmax(axis=1))),

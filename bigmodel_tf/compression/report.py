@@ -9,8 +9,6 @@ optimizer state), the honest baseline for what a device has to store.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import matplotlib
@@ -19,14 +17,9 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bigmodel_tf.io import write_json  # noqa: E402
+
 KIB = 1024.0
-
-
-def write_json(path: Path, content: dict) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(content, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _row(name: str, entry: dict, baseline: dict) -> str:

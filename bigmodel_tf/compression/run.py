@@ -9,20 +9,20 @@ config's data, checked unchanged since training) and
                             float32.weights.h5 (the size baseline), pruned.keras,
                             tensorboard/ (pruning summaries)
 
-Both folders are built under hidden temporary names and renamed into place at the end,
-so a failure leaves the previous results untouched. Variants are ``<source>_<quant>``:
-sources ``base`` (the trained model, as a float32 copy), ``pruned`` (TF-MOT pruning,
-weights copied back into Keras 3), ``qat`` and ``pqat`` (TF-MOT quantization-aware
-training, int8 only); quantizations float32, dynamic_range, float16, int8.
+Both are links to hidden version folders (bigmodel_tf/io.py): each result is built in a
+new version and published by one atomic rename at the end, so a failure or a kill leaves
+the previous results untouched. A folder there that bigmodel compress did not publish, or
+a file a user added to one, is refused before any work (the folders are replaced whole).
+Variants are ``<source>_<quant>``: sources ``base`` (the trained model, as a float32
+copy), ``pruned`` (TF-MOT pruning, weights copied back into Keras 3), ``qat`` and
+``pqat`` (TF-MOT quantization-aware training, int8 only); quantizations float32,
+dynamic_range, float16, int8.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,11 +47,13 @@ from bigmodel_tf.evaluation.metrics import classification_metrics
 from bigmodel_tf.export import export_serving_model
 from bigmodel_tf.export.manifest import write_manifest
 from bigmodel_tf.finished_run import RunDir
+from bigmodel_tf.io import check_replaceable, publish_dir, staging_dir
 
 log = logging.getLogger("bigmodel_tf.compression")
 PROBE_EXAMPLES = 32  # test examples on which every model copy must agree with its source
 QUANTIZATION_AWARE = ("qat", "pqat")  # sources that carry their own int8 ranges
 PARITY_WARNING = 0.95  # top-1 match rate below which a variant is reported as broken
+KIND = "compress"  # the owner of the published folders (bigmodel_tf/io.py)
 
 
 @dataclass
@@ -62,23 +64,6 @@ class CompressResult:
     tflite_dir: Path
     report_dir: Path
     pruned_export: Path | None = None
-
-
-def _staging(final: Path) -> Path:
-    """A new hidden folder next to ``final``, to be renamed into place by ``_publish``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    return tmp
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by the finished ``tmp`` folder (the old one is removed after)."""
-    old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
-    if final.exists():
-        os.rename(final, old)
-    os.rename(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _probabilities(model, x: np.ndarray) -> np.ndarray:
@@ -166,6 +151,10 @@ def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     """
     run.check_data_unchanged()
     run_dir = run.path
+    tflite_dir = Path(cfg.export.dir) / export_name(cfg) / "tflite"
+    report_dir = run_dir / "compression"
+    for final in (tflite_dir, report_dir):
+        check_replaceable(final, KIND)
     if cfg.data.cache == "file" and not cfg.data.cache_dir:
         cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])  # as training does
     keras.utils.set_random_seed(cfg.seed)
@@ -177,10 +166,7 @@ def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     probe = test.x[:PROBE_EXAMPLES]
     base = float32_copy(model, cfg, spec, probe)
 
-    tflite_dir = Path(cfg.export.dir) / export_name(cfg) / "tflite"
-    report_dir = run_dir / "compression"
-    tflite_tmp, report_tmp = _staging(tflite_dir), _staging(report_dir)
-    try:
+    with staging_dir(tflite_dir, KIND) as tflite_tmp, staging_dir(report_dir, KIND) as report_tmp:
         report = {
             "run_dir": str(run_dir), "model": cfg.model.name, "data": cfg.data.name,
             "mixed_precision": cfg.runtime.mixed_precision, "tflite_dir": str(tflite_dir),
@@ -191,11 +177,8 @@ def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
         report["variants"] = _variants(cfg, sources, spec, test, tflite_tmp, report)
         write_reports(report, tflite_tmp, report_tmp)
         write_manifest(tflite_tmp, cfg)  # sha256 of every .tflite file and compression.json
-        _publish(tflite_tmp, tflite_dir)
-        _publish(report_tmp, report_dir)
-    finally:
-        shutil.rmtree(tflite_tmp, ignore_errors=True)
-        shutil.rmtree(report_tmp, ignore_errors=True)
+        publish_dir(tflite_tmp, tflite_dir)
+        publish_dir(report_tmp, report_dir)
     pruned_export = None
     if cfg.compression.export_pruned and "pruned" in sources:
         pruned_export = export_serving_model(

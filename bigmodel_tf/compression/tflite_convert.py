@@ -4,7 +4,7 @@ Reads the model (Keras 3, or a tf_keras QAT model), ``cfg.compression`` (int8 in
 outputs, float fallback, representative examples) and the train pipeline (representative
 data); returns the ``.tflite`` bytes. Keras 3 models go through
 ``model.export(format="tf_saved_model")`` and ``TFLiteConverter.from_saved_model``
-(``from_keras_model`` is unreliable on Keras 3, DESIGN.md); tf_keras models through
+(``from_keras_model`` is unreliable on Keras 3, docs/architecture.md); tf_keras models through
 ``tf.saved_model.save`` with an explicit signature.
 
 Variants: ``float32`` (no optimization), ``dynamic_range`` (int8 weights, float
@@ -13,7 +13,7 @@ activations, calibrated on representative data). QAT models convert to int8 with
 ranges their fake quantization learned (TF-MOT's documented conversion: the default
 optimization, no representative data). The representative data set is drawn from the
 train pipeline as float32 batches of ONE example of the model's input shape; a wrong
-one is the usual cause of an int8 model that predicts a single class (DESIGN.md).
+one is the usual cause of an int8 model that predicts a single class (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 Defaults, then the YAML file, then the overrides are merged into one nested dict; every
 value is converted to its field's annotated type and the result is checked
 (bigmodel_tf.config.checks) before an ``ExperimentConfig`` is returned.
+
+YAML text is bounded before Python objects are built from it: a config file is read up to
+``MAX_YAML_BYTES`` (so ``/dev/zero`` or an endless pipe stops at once), and its node graph
+may hold at most ``MAX_YAML_NODES`` nodes with every alias counted as a copy of what it
+names (a "billion laughs" file of nested aliases is refused without being expanded). The
+same holds for YAML values given with ``--set``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,63 @@ from bigmodel_tf.config.checks import check_range, validate
 from bigmodel_tf.config.experiment import ExperimentConfig
 from bigmodel_tf.config.saving import PROVENANCE_KEYS, to_dict
 from bigmodel_tf.errors import ConfigError
+
+MAX_YAML_BYTES = 1 << 20  # 1 MiB; the largest preset is a few KiB
+MAX_YAML_NODES = 10_000  # scalars, lists and mappings, aliases expanded; a full config: ~400
+
+# ---------------------------------------------------------------- bounded YAML
+
+
+class _TooLarge(Exception):
+    """The node graph expands to more than MAX_YAML_NODES nodes (or without end)."""
+
+
+def _expanded_size(node: yaml.Node, counted: dict[int, int], open_nodes: set[int]) -> int:
+    """How many nodes ``node`` stands for with every alias copied out; raises _TooLarge
+    past MAX_YAML_NODES. An alias is the same node object: each is counted once (memo)."""
+    key = id(node)
+    if key in counted:
+        return counted[key]
+    if key in open_nodes:  # an alias to an enclosing node: it expands without end
+        raise _TooLarge
+    open_nodes.add(key)
+    children = node.value if isinstance(node, yaml.SequenceNode) else (
+        [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode)
+        else [])
+    total = 1
+    for child in children:
+        total += _expanded_size(child, counted, open_nodes)
+        if total > MAX_YAML_NODES:
+            raise _TooLarge
+    open_nodes.discard(key)
+    counted[key] = total
+    return total
+
+
+def parse_yaml(text: str, what: str) -> Any:
+    """``yaml.safe_load(text)`` within MAX_YAML_BYTES and MAX_YAML_NODES; ``what`` names the
+    text (``--config FILE``, ``--set KEY``) in the ConfigError that refuses it.
+
+    YAML errors (and ValueError, RecursionError) propagate for the caller to phrase.
+    """
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(f"{what}: larger than {MAX_YAML_BYTES >> 20} MiB")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()  # the node graph: aliases are shared, not copied
+        if node is None:
+            return None
+        try:
+            _expanded_size(node, {}, set())
+        except _TooLarge:
+            raise ConfigError(
+                f"{what}: more than {MAX_YAML_NODES} YAML values once its aliases are "
+                "expanded (nested or recursive aliases?)"
+            ) from None
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
 
 # ---------------------------------------------------------------- conversion
 
@@ -72,7 +135,7 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
     if origin is list:
         if isinstance(value, str):
             try:
-                value = yaml.safe_load(value) if value.strip().startswith("[") else (
+                value = parse_yaml(value, key) if value.strip().startswith("[") else (
                     value.split(","))
             except (yaml.YAMLError, ValueError, RecursionError):
                 raise ConfigError(f"{key}: expected {_describe(tp)}, got {value!r}") from None
@@ -161,7 +224,7 @@ def parse_overrides(pairs: typing.Iterable[str]) -> dict:
         value: Any = text  # "null"/"none" become None only where the key allows None
         if text.strip().startswith("["):
             try:
-                value = yaml.safe_load(text)
+                value = parse_yaml(text, f"--set {key}")
             except (yaml.YAMLError, ValueError, RecursionError):
                 raise ConfigError(f"--set {key}: expected a YAML list, got {text!r}") from None
         node = nested
@@ -189,16 +252,22 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def read_yaml(path: str | Path) -> dict:
-    """Read a YAML config file into a dict; a missing or malformed file is a ConfigError."""
+    """Read a YAML config file into a dict; a missing, malformed, too large or too deeply
+    aliased file (``parse_yaml``) is a ConfigError."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_YAML_BYTES + 1)  # no more: /dev/zero and pipes end too
+        if len(data) > MAX_YAML_BYTES:
+            raise ConfigError(f"--config {path}: larger than {MAX_YAML_BYTES >> 20} MiB "
+                              "(a config file is a few KiB)")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"--config {path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--config {path}: cannot be read ({exc.__class__.__name__})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text, f"--config {path}")
     # ValueError: an impossible date (2001-13-45); RecursionError: absurd nesting.
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -158,7 +158,7 @@ class RuntimeConfig:
 
     logical_cpus: int = field(default=0, metadata=num_range(0, 64))  # 0/1 = no split
     mixed_precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-    jit_compile: bool = False  # XLA; measured slower on this CPU (DESIGN.md)
+    jit_compile: bool = False  # XLA; measured slower on this CPU (docs/architecture.md)
     deterministic: bool = False  # op determinism: two runs give identical metrics
     steps_per_execution: int = field(default=1, metadata=num_range(1, 10_000))
     # Learning rate vs the number of replicas (the global batch grows with them):

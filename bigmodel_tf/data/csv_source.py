@@ -1,24 +1,75 @@
 """The csv source: a header row, one example per row, a label column (data.label).
 
-Column types come from data.numeric_columns / data.categorical_columns where given and
-are inferred otherwise (numeric when every non-empty value parses as a number).
-Categorical columns are one-hot encoded over their sorted values; the vocabularies go into
-the spec (``categories``) and the encoded columns are named ``column=value``.
-Every problem is a one-line DataError naming the file, column and row.
+Column types come from data.numeric_columns / data.categorical_columns where given.
+Otherwise a column is numeric when more than half of its non-empty cells are numbers, and
+categorical when they are not; a numeric column's other cells are bad cells, never a
+reason to re-type the column. Categorical columns are one-hot encoded over their sorted
+values; the vocabularies go into the spec (``categories``) and the encoded columns are
+named ``column=value``.
+
+``scan`` checks every cell and lists each bad one by column name and file line (1-based,
+the header is line 1): an empty cell, text in a numeric column, NaN, an infinity, a number
+beyond ±1.8e19 (``raw.FEATURE_LIMIT``: its column's float32 normalization statistics
+would overflow), an empty or NaN label, a row with too few or too many fields. Training
+stops at the first with one line that says how many there are; ``bigmodel data validate``
+lists them all.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from bigmodel_tf.config import ExperimentConfig
-from bigmodel_tf.data.raw import RawData, encode_labels
+from bigmodel_tf.data.raw import FEATURE_LIMIT, FEATURE_LIMIT_TEXT, RawData, encode_labels
 from bigmodel_tf.errors import DataError
+
+log = logging.getLogger("bigmodel_tf.data")
+_TEXT = "is text in a numeric column"
+
+
+@dataclass(frozen=True)
+class BadCell:
+    """A cell that cannot be used (``column`` None: the whole row), and why."""
+
+    line: int
+    column: str | None
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"column {self.column!r}, line {self.line}" if self.column else (
+            f"line {self.line}")
+        shown = f" {self.value!r}" if self.value else ""
+        return f"{where}:{shown} {self.reason}"
+
+
+@dataclass
+class Scan:
+    """A CSV file read and checked: its good rows' cells per column and every bad cell."""
+
+    path: Path
+    header: list[str]
+    label: str
+    lines: list[int]  # file line of each row with the right number of fields
+    cells: dict[str, list[str]]  # stripped cells of those rows, per column (label included)
+    numeric: set[str]  # the numeric feature columns
+    bad: list[BadCell] = field(default_factory=list)
+    hints: dict[str, str] = field(default_factory=dict)  # column -> why it is numeric
+
+    def error(self) -> DataError:
+        """One line: the first bad cell, why its column is numeric, how many there are."""
+        first = self.bad[0]
+        hint = f" ({self.hints[first.column]})" if first.column in self.hints else ""
+        more = (f"; {len(self.bad)} bad cells in all (`bigmodel data validate` lists them)"
+                if len(self.bad) > 1 else "")
+        return DataError(f"data.path={self.path}: {first}{hint}{more}")
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -31,7 +82,12 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise DataError(f"data.path={path}: cannot be read ({exc.__class__.__name__})") from None
     reader = csv.reader(io.StringIO(text))
     try:
-        records = [(reader.line_num, row) for row in reader if any(v.strip() for v in row)]
+        # The line a row starts on: a quoted field may span lines, line_num is where it ends.
+        records, start = [], 1
+        for row in reader:
+            if any(v.strip() for v in row):
+                records.append((start, row))
+            start = reader.line_num + 1
     except csv.Error as exc:
         where = f"data.path={path}: line {reader.line_num}"
         raise DataError(f"{where}: not valid CSV ({exc})") from None
@@ -44,96 +100,134 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise DataError(f"data.path={path}: duplicate column name {duplicates[0]!r}")
     if not rows:
         raise DataError(f"data.path={path}: the file has a header but no data rows")
-    for line, row in rows:
-        if len(row) != len(header):
-            raise DataError(
-                f"data.path={path}: line {line} has {len(row)} fields, expected {len(header)}"
-            )
     return header, rows
 
 
-def _parses_as_number(text: str) -> bool:
-    """True when ``text`` is a number (including nan/inf, which are rejected later)."""
+def _number(text: str) -> float | None:
+    """The value of a cell, or None when it is not a number (nan and inf are numbers)."""
     try:
-        float(text)
+        return float(text)
     except ValueError:
-        return False
-    return True
+        return None
 
 
-def _column_types(
-    cfg: ExperimentConfig, path: Path, header: list[str], values: dict[str, list[str]]
-) -> set[str]:
-    """The set of numeric feature columns: the given ones plus the inferred ones."""
+def _given_types(cfg: ExperimentConfig, path: Path, header: list[str]) -> tuple[set, set]:
+    """data.numeric_columns and data.categorical_columns, checked against the header."""
     given = {"data.numeric_columns": cfg.data.numeric_columns or [],
              "data.categorical_columns": cfg.data.categorical_columns or []}
     for key, names in given.items():
         for name in names:
             if name == cfg.data.label:
                 raise DataError(f"{key}: {name!r} is the label column (data.label)")
-            if name not in values:
+            if name not in header:
                 raise DataError(
                     f"{key}: column {name!r} is not in {path}; "
                     f"available columns: {', '.join(header)}"
                 )
-    both = set(given["data.numeric_columns"]) & set(given["data.categorical_columns"])
-    if both:
+    numeric, categorical = (set(names) for names in given.values())
+    if numeric & categorical:
         raise DataError(
-            f"data.numeric_columns and data.categorical_columns: column {sorted(both)[0]!r} "
-            "is listed in both"
+            f"data.numeric_columns and data.categorical_columns: column "
+            f"{sorted(numeric & categorical)[0]!r} is listed in both"
         )
-    numeric = set(given["data.numeric_columns"])
-    for name, column in values.items():
-        if name in numeric or name in given["data.categorical_columns"]:
-            continue
-        filled = [v for v in column if v]
-        if filled and all(_parses_as_number(v) for v in filled):
-            numeric.add(name)
-    return numeric
+    return numeric, categorical
 
 
-def _numeric(path: Path, name: str, column: list[str], lines: list[int]) -> np.ndarray:
-    """One numeric feature column; empty, non-numeric, NaN or infinite values are errors."""
-    out = np.empty(len(column), dtype=np.float32)
-    for i, text in enumerate(column):
-        where = f"data.path={path}: column {name!r}, row {i + 1} (line {lines[i]})"
+def _numeric_cells(scan: Scan, name: str) -> None:
+    """Record the bad cells of numeric column ``name``."""
+    for line, text in zip(scan.lines, scan.cells[name], strict=True):
+        value = _number(text) if text else None
         if not text:
-            raise DataError(f"{where}: empty value in a numeric feature")
-        try:
-            value = float(text)
-        except ValueError:
-            raise DataError(f"{where}: expected a number, got {text!r}") from None
-        if not math.isfinite(value):
-            raise DataError(f"{where}: NaN or infinite value {text!r} in a numeric feature")
-        out[i] = value
-    return out
+            reason = "empty cell in a numeric column"
+        elif value is None:
+            reason = _TEXT
+        elif math.isnan(value):
+            reason = "is NaN"
+        elif math.isinf(value):
+            reason = "is infinite"
+        elif abs(value) > FEATURE_LIMIT:
+            reason = (f"is beyond {FEATURE_LIMIT_TEXT} (the column's float32 normalization "
+                      "statistics would overflow: rescale the column)")
+        else:
+            continue
+        scan.bad.append(BadCell(line, name, text, reason))
 
 
-def load_csv(cfg: ExperimentConfig) -> RawData:
-    """Read data.path as a tabular data set with the class in column data.label."""
+def _infer_numeric(scan: Scan, name: str) -> bool:
+    """Whether undeclared column ``name`` is numeric: more than half its non-empty cells
+    are numbers. A numeric column with text gets a hint saying so."""
+    filled = [text for text in scan.cells[name] if text]
+    numbers = sum(_number(text) is not None for text in filled)
+    if 2 * numbers <= len(filled):
+        return False
+    if numbers < len(filled):
+        scan.hints[name] = (f"{numbers} of {len(filled)} non-empty cells are numbers, so the "
+                            "column is numeric; list it in data.categorical_columns if it is "
+                            "categorical")
+    return True
+
+
+def _check_feature(scan: Scan, name: str, numeric: set[str], categorical: set[str]) -> None:
+    """Type feature column ``name`` (given, else inferred) and record its bad cells."""
+    if name in numeric or (name not in categorical and _infer_numeric(scan, name)):
+        scan.numeric.add(name)
+        _numeric_cells(scan, name)
+        if name in numeric and any(c.reason == _TEXT for c in scan.bad if c.column == name):
+            scan.hints[name] = "the column is listed in data.numeric_columns"
+        return
+    scan.bad += [BadCell(line, name, "", "empty cell in a categorical column")
+                 for line, text in zip(scan.lines, scan.cells[name], strict=True) if not text]
+
+
+def _check_labels(scan: Scan) -> None:
+    """Record empty and NaN labels (a NaN label is a missing value, not a class)."""
+    for line, text in zip(scan.lines, scan.cells[scan.label], strict=True):
+        number = _number(text)
+        if not text:
+            scan.bad.append(BadCell(line, scan.label, text, "empty label"))
+        elif number is not None and math.isnan(number):
+            scan.bad.append(BadCell(line, scan.label, text, "is NaN, a missing label"))
+
+
+def scan(cfg: ExperimentConfig) -> Scan:
+    """Read data.path and check every row and cell; structural problems raise DataError."""
     path = Path(cfg.data.path)
     header, rows = _read_rows(path)
-    lines = [line for line, _ in rows]
     label = cfg.data.label
     if label not in header:
         raise DataError(
             f"data.label={label!r}: no such column in {path}; "
             f"available columns: {', '.join(header)}"
         )
-    values = {name: [row[j].strip() for _, row in rows] for j, name in enumerate(header)}
-    labels = values.pop(label)
-    if not values:
+    if len(header) < 2:
         raise DataError(f"data.path={path}: no feature columns besides the label {label!r}")
-    for i, text in enumerate(labels):
-        if not text:
-            raise DataError(
-                f"data.path={path}: column {label!r}, row {i + 1} (line {lines[i]}): empty label"
-            )
-    numeric = _column_types(cfg, path, header, values)
+    numeric, categorical = _given_types(cfg, path, header)
+    good = [(line, row) for line, row in rows if len(row) == len(header)]
+    result = Scan(path, header, label, [line for line, _ in good],
+                  {name: [row[j].strip() for _, row in good] for j, name in enumerate(header)},
+                  numeric=set())
+    result.bad += [BadCell(line, None, "", f"has {len(row)} fields, expected {len(header)}")
+                   for line, row in rows if len(row) != len(header)]
+    for name in header:
+        if name != label:
+            _check_feature(result, name, numeric, categorical)
+    _check_labels(result)
+    result.bad.sort(key=lambda cell: (cell.line, header.index(cell.column)
+                                      if cell.column else -1))
+    return result
+
+
+def load_csv(cfg: ExperimentConfig) -> RawData:
+    """Read data.path as a tabular data set with the class in column data.label."""
+    table = scan(cfg)
+    if table.bad:
+        raise table.error()
     columns, names, categories = [], [], {}
-    for name, column in values.items():  # header order
-        if name in numeric:
-            columns.append(_numeric(path, name, column, lines)[:, np.newaxis])
+    for name, column in table.cells.items():  # header order
+        if name == table.label:
+            continue
+        if name in table.numeric:
+            columns.append(np.array([float(v) for v in column], dtype=np.float32)[:, np.newaxis])
             names.append(name)
         else:
             vocabulary = sorted(set(column))
@@ -141,7 +235,11 @@ def load_csv(cfg: ExperimentConfig) -> RawData:
             columns.append(one_hot.astype(np.float32))
             names.extend(f"{name}={value}" for value in vocabulary)
             categories[name] = vocabulary
-    y, class_names = encode_labels(labels, f"data.label={label!r} in {path}")
+    if categories:
+        log.info("data.path=%s: categorical (one-hot) columns: %s", table.path,
+                 ", ".join(f"{k} ({len(v)} values)" for k, v in categories.items()))
+    y, class_names = encode_labels(table.cells[table.label],
+                                   f"data.label={table.label!r} in {table.path}")
     return RawData(
         x=np.concatenate(columns, axis=1),
         y=y,

@@ -2,7 +2,7 @@
 
 - ``class_weight=balanced``: per-example sample weights n / (classes * count[class])
   (scikit-learn's compute_class_weight), added inside tf.data because Keras' class_weight
-  is ignored or fails with some distributed inputs (DESIGN.md, known traps).
+  is ignored or fails with some distributed inputs (docs/architecture.md, known traps).
 - ``resample=oversample|undersample``: one shuffled, repeated tf.data stream per class,
   mixed with equal weights by ``sample_from_datasets``; an epoch holds classes * max count
   (oversample) or classes * min count (undersample) examples, so the expected class counts

@@ -2,8 +2,8 @@
 
 Elements are batches: train yields ``(x, y, sample_weight)``, val and test ``(x, y)``,
 with x raw float32 features (the model normalizes), y int32 class ids and sample_weight
-float32. Order of the stages, following the measurements in DESIGN.md (vectorize first,
-then add parallelism; no parallel interleave by default on 2 cores):
+float32. Order of the stages, following measurements (docs/architecture.md: vectorize
+first, then add parallelism; no parallel interleave by default on 2 cores):
 
     source -> shard -> batch (blocks for train) -> parse (TFRecords) + class weights
            -> cache (TFRecords) -> permute blocks into batches (train) -> augment -> prefetch
@@ -73,7 +73,7 @@ def _records(
     Sequential reading keeps the written order, which is the order of the in-memory
     split, so a TFRecord pipeline yields exactly the batches the in-memory one does (and
     trains to the same result). Parallel interleave made this slower on 2 cores
-    (DESIGN.md). The known size (checked by load_splits) gives the dataset a cardinality;
+    (docs/architecture.md). The known size (checked by load_splits) gives the dataset a cardinality;
     with an input context (FILE sharding) this pipeline reads every n-th file only.
     """
     files = tfrecord_io.shard_files(cfg.data.path, split)

@@ -48,14 +48,32 @@ def encode_labels(labels: Sequence[str], where: str) -> tuple[np.ndarray, list[s
     return np.array([index[k] for k in keys], dtype=np.int32), names
 
 
-def check_finite(x: np.ndarray, where: str) -> None:
-    """Raise DataError naming the first example and feature that is NaN or infinite."""
-    # A float64 sum of float32 values is finite exactly when every value is (it cannot
-    # overflow), and it needs no full-size temporary array.
-    if np.isfinite(x.sum(dtype=np.float64)):
+# The largest feature magnitude a data set may hold: the square root of float32's maximum.
+# Within it every value, its mean, its distance from the mean and the variance of its column
+# are finite in float32, so the model's Normalization layer (float32 constants) stays finite;
+# beyond it a value such as 3e38 casts to float32 but its column's variance overflows.
+# float32 rounds the square root down, so the limit is itself a float32 whose square fits.
+FEATURE_LIMIT = float(np.float32(np.sqrt(np.finfo(np.float32).max, dtype=np.float64)))
+FEATURE_LIMIT_TEXT = f"±{FEATURE_LIMIT:.2g}".replace("e+", "e")  # for messages
+
+
+def usable_values(x: np.ndarray) -> np.ndarray:
+    """Mask of the values that are finite and within ±FEATURE_LIMIT (NaN is outside)."""
+    return np.abs(x) <= FEATURE_LIMIT
+
+
+def check_values(x: np.ndarray, where: str, feature_names: Sequence[str] | None = None) -> None:
+    """Raise DataError naming the first example and feature that is NaN, infinite or beyond
+    ±FEATURE_LIMIT."""
+    # max and min need no full-size temporary array, and NaN propagates through both.
+    if not x.size or (x.min() >= -FEATURE_LIMIT and x.max() <= FEATURE_LIMIT):
         return
-    example, feature = np.argwhere(~np.isfinite(x.reshape(len(x), -1)))[0]
+    flat = x.reshape(len(x), -1)
+    example, feature = np.argwhere(~usable_values(flat))[0]
+    name = (f"feature {feature_names[feature]!r}" if feature_names
+            else f"flattened feature {feature}")
     raise DataError(
-        f"{where}: feature values contain NaN or infinity "
-        f"(first at example {example}, flattened feature {feature})"
+        f"{where}: feature value {flat[example, feature]} at example {example}, {name} is "
+        f"NaN, infinite or beyond {FEATURE_LIMIT_TEXT} (where float32 normalization "
+        "statistics overflow)"
     )

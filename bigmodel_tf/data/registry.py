@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from bigmodel_tf.config import ExperimentConfig
 from bigmodel_tf.data import csv_source, image_dir, keras_sources, sklearn_sources, synthetic
-from bigmodel_tf.data.raw import RawData, check_finite
+from bigmodel_tf.data.raw import RawData, check_values
 
 LOADERS: dict[str, Callable[[ExperimentConfig], RawData]] = {
     **sklearn_sources.LOADERS,
@@ -22,7 +22,7 @@ LOADERS: dict[str, Callable[[ExperimentConfig], RawData]] = {
 
 
 def load_raw(cfg: ExperimentConfig) -> RawData:
-    """Load data.name in full and check that every feature value is finite."""
+    """Load data.name in full and check that every feature value is finite and in range."""
     raw = LOADERS[cfg.data.name](cfg)
-    check_finite(raw.x, f"data.name={cfg.data.name}")
+    check_values(raw.x, f"data.name={cfg.data.name}", raw.feature_names)
     return raw

@@ -5,10 +5,10 @@ error, naming the shard. ``data.skip_corrupt=true`` and ``bigmodel data validate
 slower one instead: it reads a shard one record at a time up to the first unreadable
 byte (a GZIP or CRC error or a truncation loses the rest of that shard), parses the
 records one batch at a time and, when a batch fails, one by one, and drops records whose
-features are NaN or infinite or whose label is not a known class. Each shard gets a
-``ShardReport``: how many records it should hold (from spec.json's split size and the
-shard's index, as ``write_split`` divided them), how many were good, and why the others
-were not.
+features are NaN, infinite or beyond ±1.8e19 (``raw.FEATURE_LIMIT``) or whose label is not
+a known class. Each shard gets a ``ShardReport``: how many records it should hold (from
+spec.json's split size and the shard's index, as ``write_split`` divided them), how many
+were good, and why the others were not.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from bigmodel_tf.data.raw import usable_values
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.data.tfrecord_io import (
     SPLIT_NAMES,
@@ -107,13 +108,14 @@ def _parse(records: list[bytes], input_shape: list[int], report: ShardReport):
 
 
 def _valid(x: np.ndarray, y: np.ndarray, spec: DataSpec, report: ShardReport) -> np.ndarray:
-    """Mask of the examples with finite features and a known label; counts the others."""
-    finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    """Mask of the examples with usable features and a known label; counts the others."""
+    finite = usable_values(x.reshape(len(x), -1)).all(axis=1)
     known = (y >= 0) & (y < spec.num_classes)
     if (~finite).any():
         rows = np.flatnonzero(~finite)
         report.problems.append(
-            f"{len(rows)} record(s) with NaN or infinite features (records {rows[:5].tolist()})"
+            f"{len(rows)} record(s) with NaN, infinite or out-of-range features "
+            f"(records {rows[:5].tolist()})"
         )
     if (~known).any():
         rows = np.flatnonzero(~known)

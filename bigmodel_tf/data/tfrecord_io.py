@@ -7,7 +7,7 @@ Layout (written by ``convert.convert_to_tfrecord``)::
 
 Each record is a ``tf.train.Example`` with ``x`` (the example's features, flattened,
 float32) and ``y`` (the class id, int64). Records are parsed a batch at a time with
-``tf.io.parse_example``: per-example parsing is ~9x slower on this CPU (DESIGN.md).
+``tf.io.parse_example``: per-example parsing is several times slower.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
-from bigmodel_tf.data.raw import check_finite
+from bigmodel_tf.data.raw import check_values
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import DataError
 
@@ -47,12 +48,16 @@ def _serialize(x: np.ndarray, y: int) -> bytes:
 
 
 def write_split(folder: Path, split: str, x: np.ndarray, y: np.ndarray, shards: int) -> None:
-    """Write one split as ``shards`` GZIP shards of consecutive examples (order kept)."""
+    """Write one split as ``shards`` GZIP shards of consecutive examples (order kept), with
+    a progress bar on a terminal."""
     options = tf.io.TFRecordOptions(compression_type=COMPRESSION)
-    for index, part in enumerate(np.array_split(np.arange(len(y)), shards)):
-        with tf.io.TFRecordWriter(str(folder / shard_name(split, index, shards)), options) as w:
-            for i in part:
-                w.write(_serialize(x[i], y[i]))
+    with tqdm(total=len(y), desc=f"writing {split}", unit=" examples", disable=None) as bar:
+        for index, part in enumerate(np.array_split(np.arange(len(y)), shards)):
+            with tf.io.TFRecordWriter(str(folder / shard_name(split, index, shards)),
+                                      options) as writer:
+                for i in part:
+                    writer.write(_serialize(x[i], y[i]))
+                bar.update(len(part))
 
 
 def parse_batch(serialized: tf.Tensor, input_shape: list[int]) -> tuple[tf.Tensor, tf.Tensor]:
@@ -137,7 +142,7 @@ def read_splits(folder: str | Path) -> tuple[DataSpec, dict[str, tuple[np.ndarra
                 f"data.path={folder}: the {split} shards hold {len(y)} examples, "
                 f"{SPEC_FILE} says {expected}"
             )
-        check_finite(x, f"data.path={folder} ({split} split)")
+        check_values(x, f"data.path={folder} ({split} split)", spec.feature_names)
         if len(y) and (y.min() < 0 or y.max() >= spec.num_classes):
             raise DataError(
                 f"data.path={folder}: {split} labels outside 0..{spec.num_classes - 1}"

@@ -4,10 +4,14 @@ Where training stops at the first problem with one line, this scans the whole so
 lists what it finds, with the offending files, rows or records:
 
 - TFRecord folders: corrupt or truncated shards, records that are not valid examples,
-  NaN or infinite features, labels outside the spec's classes, classes without train
-  examples (all fatal);
-- image folders: unreadable or truncated images, empty class folders (fatal);
-- CSV files: malformed rows, empty labels, empty, NaN or infinite numeric values (fatal);
+  NaN, infinite or out-of-range features, labels outside the spec's classes, classes
+  without train examples (all fatal);
+- image folders: unreadable, truncated or out-of-range images, empty class folders
+  (fatal), entries training does not read (a warning: hidden, non-image, top-level and
+  nested entries);
+- CSV files: every bad cell by column and line (``csv_source.scan``: rows with too few or
+  too many fields, empty cells, text in a numeric column, NaN, infinite or out-of-range
+  numbers, empty or NaN labels; fatal);
 - every source: classes too small for a stratified split (fatal) and examples that occur
   in more than one split (a warning: leakage inflates the val and test metrics; a few
   exact duplicates also occur in real data sets, e.g. iris).
@@ -17,16 +21,15 @@ lists what it finds, with the offending files, rows or records:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from bigmodel_tf.config import ExperimentConfig
-from bigmodel_tf.data import csv_source, salvage, tfrecord_io
+from bigmodel_tf.data import csv_source, image_dir, salvage, tfrecord_io
 from bigmodel_tf.data.splits import load_splits
 from bigmodel_tf.errors import DataError
 
@@ -135,79 +138,64 @@ def _tfrecord(report: Report, cfg: ExperimentConfig) -> None:
 
 
 def _images(report: Report, cfg: ExperimentConfig) -> None:
-    """Open and fully decode every image of an image folder."""
+    """Open and fully decode every image of an image folder; list what is not used."""
     root = Path(cfg.data.path)
-    if not root.is_dir():
-        report.fatal(f"data.path={root}: folder not found")
+    try:
+        listing = image_dir.list_folder(root)
+    except DataError as exc:
+        report.fatal(str(exc))
         return
-    extensions = set(Image.registered_extensions())
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    bad, counts = [], []
-    for folder in folders:
-        files = sorted(p for p in folder.iterdir() if p.is_file()
-                       and not p.name.startswith(".") and p.suffix.lower() in extensions)
-        counts.append(len(files))
-        for path in files:
-            try:
-                with Image.open(path) as image:
-                    image.load()  # decodes every pixel: finds truncated files
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                bad.append(f"{path} ({reason})")
-    report.summary.append(f"{sum(counts)} image files in {len(folders)} class folder(s)")
+    bad, mode = [], image_dir.MODES[cfg.data.channels]
+    for path in (p for files in listing.files.values() for p in files):
+        try:  # as training reads it: decodes every pixel, checks the mode's value range
+            image_dir.read_image(path, mode, *cfg.data.image_size)
+        except DataError as exc:
+            bad.append(str(exc).removeprefix("data.path: "))
+    counts = {name: len(files) for name, files in listing.files.items()}
+    report.summary.append(f"{sum(counts.values())} image files in {len(counts)} class "
+                          "folder(s)")
+    if listing.unused:
+        report.warn(f"data.path={root}: {listing.unused_summary()}")
     if bad:
-        report.fatal(f"{len(bad)} unreadable or truncated image(s): {_listed(bad)}")
-    empty = [f.name for f, count in zip(folders, counts, strict=True) if not count]
+        report.fatal(f"{len(bad)} unreadable, truncated or out-of-range image(s): "
+                     f"{_listed(bad)}")
+    empty = [name for name, count in counts.items() if not count]
     if empty:
         report.fatal(f"class folders without image files: {_listed(empty)}")
     if not report.fatal_count:
-        _class_sizes(report, [f.name for f in folders], counts, f"data.path={root}")
+        _class_sizes(report, list(counts), list(counts.values()), f"data.path={root}")
         _in_memory(report, cfg)
 
 
 def _csv(report: Report, cfg: ExperimentConfig) -> None:
-    """Check every row and cell of a CSV file."""
-    path = Path(cfg.data.path)
+    """Check every row and cell of a CSV file; list the bad ones per column."""
     try:
-        header, rows = csv_source._read_rows(path)
+        table = csv_source.scan(cfg)
     except DataError as exc:
         report.fatal(str(exc))
         return
-    report.summary.append(f"{len(rows)} rows, {len(header)} columns")
-    if cfg.data.label not in header:
-        report.fatal(f"data.label={cfg.data.label!r}: no such column in {path}")
-        return
-    label = header.index(cfg.data.label)
-    missing = [line for line, row in rows if not row[label].strip()]
-    if missing:
-        report.fatal(f"{path}: empty label in {len(missing)} row(s), lines {_listed(missing)}")
-    categorical = set(cfg.data.categorical_columns or [])
-    for j, name in enumerate(header):
-        cells = [(line, row[j].strip()) for line, row in rows]
-        numbers = [(line, _number(text)) for line, text in cells if text]
-        words = [line for line, value in numbers if value is None]
-        if name in (cfg.data.numeric_columns or []) and words:
-            report.fatal(f"{path}: numeric column {name!r} has text, lines {_listed(words)}")
-        if j == label or name in categorical or words:
-            continue  # not a numeric feature: one-hot encoded
-        bad = [line for line, text in cells if not text]
-        bad += [line for line, value in numbers if not math.isfinite(value)]
-        if bad:
-            report.fatal(f"{path}: column {name!r} has {len(bad)} empty, NaN or infinite "
-                         f"value(s), lines {_listed(sorted(bad))}")
-    labels = [row[label].strip() for _, row in rows if row[label].strip()]
+    report.summary.append(f"{len(table.lines)} rows, {len(table.header)} columns "
+                          f"({len(table.numeric)} numeric features)")
+    for column in [None, *table.header]:
+        cells = [cell for cell in table.bad if cell.column == column]
+        if not cells:
+            continue
+        where = f"column {column!r}" if column else "rows"
+        hint = f" ({table.hints[column]})" if column in table.hints else ""
+        report.fatal(f"{table.path}: {where}{hint}: {len(cells)} bad cell(s): "
+                     f"{_listed([_without_column(cell) for cell in cells])}")
+    missing = {cell.line for cell in table.bad if cell.column == table.label}
+    labels = [text for line, text in zip(table.lines, table.cells[table.label], strict=True)
+              if line not in missing]
     names = sorted(set(labels))
-    _class_sizes(report, names, [labels.count(n) for n in names], f"data.label in {path}")
+    _class_sizes(report, names, [labels.count(n) for n in names], f"data.label in {table.path}")
     if not report.fatal_count:
         _in_memory(report, cfg)
 
 
-def _number(text: str) -> float | None:
-    """The value of a numeric cell, or None when it is not a number."""
-    try:
-        return float(text)
-    except ValueError:
-        return None
+def _without_column(cell: csv_source.BadCell) -> str:
+    """A bad cell as 'line N: reason', its column being named once per finding."""
+    return str(dataclasses.replace(cell, column=None))
 
 
 def validate(cfg: ExperimentConfig) -> Report:

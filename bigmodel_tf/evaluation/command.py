@@ -7,6 +7,8 @@ baselines, data-size curve, ...).
 Output goes into the run directory itself when the data is the run's own (metrics.json
 keeps its training entries; the report and plots are rewritten), else into ``--out`` or
 ``RUN_DIR/evaluations/<data>-<hash>/``, where the fit diagnosis stays the training run's.
+That folder must be new, empty or one that bigmodel evaluate made (its ownership marker,
+bigmodel_tf/io.py); anything else is refused before any work.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ from bigmodel_tf.data import load_splits
 from bigmodel_tf.evaluation.run_files import evaluation_config
 from bigmodel_tf.evaluation.stage import EVALUATION_KEYS, run_evaluation
 from bigmodel_tf.finished_run import RunDir
-from bigmodel_tf.training.run_dir import write_json
+from bigmodel_tf.io import check_claimable, claim_dir, write_json
 
 log = logging.getLogger("bigmodel_tf.evaluation")
+KIND = "evaluate"  # the owner of --out folders (bigmodel_tf/io.py)
 
 
-def _output_dir(run_dir: Path, run_cfg, cfg, out: Path | None) -> Path:
-    """The run itself for its own data, else --out or RUN/evaluations/<data>-<hash>."""
+def _output_dir(run_dir: Path, run_cfg, cfg, out: Path | None) -> tuple[Path, bool]:
+    """(--out, or the run itself for its own data, else RUN/evaluations/<data>-<hash>;
+    whether that is the run itself, evaluated on its own data)."""
+    own_data = to_dict(cfg.data) == to_dict(run_cfg.data)
     if out is not None:
-        return out
-    if to_dict(cfg.data) == to_dict(run_cfg.data):
-        return run_dir
-    return run_dir / "evaluations" / f"{cfg.data.name}-{config_hash(cfg)[:8]}"
+        return out, own_data and out.resolve() == run_dir.resolve()
+    if own_data:
+        return run_dir, True
+    return run_dir / "evaluations" / f"{cfg.data.name}-{config_hash(cfg)[:8]}", False
 
 
 def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None) -> tuple[
@@ -39,10 +44,11 @@ def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None) -> 
     and metrics. Evaluating the run's own data in place needs that data unchanged."""
     run_cfg = run.config
     cfg = evaluation_config(run_cfg, overrides)
-    out_dir = _output_dir(run.path, run_cfg, cfg, out)
-    in_place = out_dir.resolve() == run.path.resolve()
+    out_dir, in_place = _output_dir(run.path, run_cfg, cfg, out)
     if in_place:
         run.check_data_unchanged()
+    else:
+        check_claimable(out_dir, KIND)
     model = run.load_model()
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
@@ -51,7 +57,7 @@ def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None) -> 
     if not in_place:
         # Training analyses belong to the run; the diagnosis stays the training run's.
         cfg = replace(cfg, ["train.cv_folds=0", "evaluation.data_size_fractions=[]"])
-        out_dir.mkdir(parents=True, exist_ok=True)
+        claim_dir(out_dir, KIND)
         save_config(cfg, out_dir / "config.yaml")
         fit_metrics = {s: previous[s] for s in ("train", "val") if s in previous} or None
     log.info("evaluating %s on data.name=%s into %s", run.path, cfg.data.name, out_dir)

@@ -1,7 +1,7 @@
 """Atomic writes of the evaluation stage's text files (report.md, threshold.json, cv.csv).
 
 A file is written to a hidden temporary name beside its target and renamed into place,
-so a reader never sees it half-written (DESIGN.md's error contract).
+so a reader never sees it half-written (the error contract).
 """
 
 from __future__ import annotations

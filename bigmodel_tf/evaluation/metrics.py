@@ -1,7 +1,7 @@
 """Classification metrics of a trained model on the train, val and test splits.
 
 Reads class probabilities (a model's predictions) and true class ids; returns the plain
-dicts that go into metrics.json (DESIGN.md's schema, extended): accuracy, log loss,
+dicts that go into metrics.json (the schema, extended): accuracy, log loss,
 precision/recall/F1 (macro and weighted), ROC-AUC (binary, or one-vs-rest macro for
 multiclass), PR-AUC (average precision, one-vs-rest macro for multiclass), the expected
 calibration error, per-class precision/recall/F1/support and the confusion matrix, all

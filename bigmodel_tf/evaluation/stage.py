@@ -4,7 +4,7 @@ Called by ``run_train`` after fitting and by ``bigmodel evaluate``. Reads the tr
 model, the data splits and the run's history.csv; writes plots/*.png, report.md,
 model_summary.txt, threshold.json (binary tasks), cv.csv (cross-validation) and a
 TensorBoard run ``tensorboard/evaluation``; returns the metrics.json content it owns:
-the per-split metrics (DESIGN.md's keys and more), ``diagnosis`` and the analyses behind
+the per-split metrics (the keys and more), ``diagnosis`` and the analyses behind
 the report (fit, threshold, baselines, interpretation, data-size curve, cross-validation).
 """
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, config_hash, library_versions
 from bigmodel_tf.errors import ArtifactError
+from bigmodel_tf.io import OWNER_MARKER
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -50,10 +51,11 @@ def _entry(path: Path) -> dict:
 
 
 def _files_under(folder: Path) -> list[str]:
-    """Every file under ``folder`` (relative, sorted), the manifest itself excluded."""
+    """Every file under ``folder`` (relative, sorted), the manifest and the folder's
+    ownership marker (bigmodel_tf/io.py) excluded."""
     return sorted(
         p.relative_to(folder).as_posix() for p in folder.rglob("*")
-        if p.is_file() and p.name != MANIFEST
+        if p.is_file() and p.name not in (MANIFEST, OWNER_MARKER)
     )
 
 

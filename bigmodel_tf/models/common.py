@@ -1,8 +1,8 @@
 """Pieces every zoo builder shares: raw input + normalization, regularizer, norm layer, head.
 
 Builders receive the Keras module as a parameter (Keras 3 for training, ``tf_keras`` for
-TF-MOT compression, see DESIGN.md), so everything here uses only layers that exist in both
-and creates them through ``keras``. Layer order and names are identical in both, which is
+TF-MOT compression; docs/architecture.md), so everything here uses only layers that exist
+in both and creates them through ``keras``. Layer order and names are identical in both, which is
 what makes ``get_weights``/``set_weights`` copies between the two valid.
 """
 

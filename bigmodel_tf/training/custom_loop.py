@@ -1,9 +1,9 @@
 """The multi-worker training loop: Keras callbacks and metrics around ``strategy.run``.
 
-Keras 3's ``model.fit`` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585,
-DESIGN.md), so multi-worker runs train here instead, with the same compiled Keras model,
-optimizer, loss and metrics and the same callback list ``fit`` would get (backup and
-restore, checkpoints, early stopping, TensorBoard, CSV log, the blow-up guard):
+Keras 3's ``model.fit`` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585),
+so multi-worker runs train here instead, with the same compiled Keras model, optimizer,
+loss and metrics and the same callback list ``fit`` would get (backup and restore,
+checkpoints, early stopping, TensorBoard, CSV log, the blow-up guard):
 
 - input: ``strategy.distribute_datasets_from_function`` over ``build_dataset(cfg, split,
   input_context)``, which shards the data per worker and batches per replica. The train

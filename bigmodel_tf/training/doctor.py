@@ -76,15 +76,15 @@ def _precision(cfg, flags: set[str], capabilities: list) -> list[tuple[str, str]
         return [("ok", f"precision {policy} on GPU(s) of compute capability {capabilities}")]
     if policy == "mixed_float16":
         return [("warn", "mixed_float16 on a CPU: TensorFlow has no fast float16 CPU kernels "
-                         "(measured >100x slower than mixed_bfloat16 here); use "
+                         "(many times slower than mixed_bfloat16); use "
                          "mixed_bfloat16 or float32")]
     if policy == "mixed_bfloat16" and not flags & BF16_FLAGS:
         return [("warn", "mixed_bfloat16 on a CPU without AVX512_BF16/AMX: likely slower "
                          "than float32")]
     fast = sorted(flags & BF16_FLAGS) or ["no bfloat16 units"]
     level = "info" if policy == "float32" and flags & BF16_FLAGS else "ok"
-    hint = ("; mixed_bfloat16 would use the CPU's bfloat16 units (measured ~1.8x faster "
-            "at batch 256, DESIGN.md)") if level == "info" else ""
+    hint = ("; mixed_bfloat16 would use the CPU's bfloat16 units (faster at large batches; "
+            "bigmodel benchmark's precision suite measures it)") if level == "info" else ""
     return [(level, f"precision {policy} on CPU ({', '.join(fast)}){hint}")]
 
 

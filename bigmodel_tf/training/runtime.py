@@ -1,12 +1,12 @@
 """Runtime set-up: devices, distribution strategy, precision, seeds and determinism.
 
 Reads ``cfg.runtime`` and ``cfg.seed`` and the environment; returns a
-``tf.distribute.Strategy``. The strategy is chosen from the environment as DESIGN.md fixes
-it: a TPU (``TPU_NAME`` set) → TPUStrategy through TPUClusterResolver; ``TF_CONFIG`` →
-MultiWorkerMirroredStrategy (trained by custom_loop.py); more than one GPU →
-MirroredStrategy; ``runtime.logical_cpus`` > 1 → MirroredStrategy over that many logical
-CPU devices (so the multi-device path really runs on a CPU-only machine); else the
-default strategy.
+``tf.distribute.Strategy``. The strategy is chosen from the environment
+(docs/architecture.md): a TPU (``TPU_NAME`` set) → TPUStrategy through
+TPUClusterResolver; ``TF_CONFIG`` → MultiWorkerMirroredStrategy (trained by
+custom_loop.py); more than one GPU → MirroredStrategy; ``runtime.logical_cpus`` > 1 →
+MirroredStrategy over that many logical CPU devices (so the multi-device path really runs
+on a CPU-only machine); else the default strategy.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def unsupported(cfg, kind: str, replicas: int | None) -> list[str]:
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
-    """Whether training must use the custom loop (Keras 3's fit fails here, DESIGN.md)."""
+    """Whether training must use the custom loop (Keras 3's fit fails under this strategy)."""
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 

@@ -154,7 +154,7 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
         with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
             if is_multi_worker(strategy):
-                # Keras 3's fit fails under this strategy (keras-team/keras#20585, DESIGN.md).
+                # Keras 3's fit fails under this strategy (keras-team/keras#20585).
                 history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
                 model = local_copy(model)
             else:

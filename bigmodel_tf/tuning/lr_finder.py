@@ -8,7 +8,9 @@ the metrics, so it is that batch's loss, not an epoch's running mean); the curve
 smoothed with an exponential moving average and the sweep stops early once the smoothed
 loss exceeds 4x its minimum (divergence). The suggested rate is one tenth of the rate at
 the smoothed minimum — the rule of thumb that picks a rate still safely on the falling
-part of the curve. Writes ``lr_finder.csv``, ``lr_finder.png`` and ``lr_finder.json``.
+part of the curve. Writes ``config.yaml``, ``lr_finder.csv``, ``lr_finder.png`` and
+``lr_finder.json`` into a folder that must be new, empty or made by this command (its
+ownership marker, bigmodel_tf/io.py); anything else is refused before the sweep.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ from matplotlib.figure import Figure
 
 from bigmodel_tf.config import ExperimentConfig, replace, save_config
 from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.io import atomic_write, check_claimable, claim_dir, write_json
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training import compile_model
-from bigmodel_tf.training.run_dir import RUNS_ROOT, write_json
+from bigmodel_tf.training.run_dir import RUNS_ROOT
 from bigmodel_tf.training.runtime import configure_runtime
 from bigmodel_tf.tuning.isolation import isolated_trial
 
 SMOOTHING = 0.9  # weight of the past in the exponential moving average of the loss
 DIVERGED = 4.0  # stop once the smoothed loss exceeds this multiple of its minimum
+KIND = "tune --lr-finder"  # the owner of its output folders (bigmodel_tf/io.py)
 
 
 @dataclass
@@ -97,24 +101,27 @@ def _plot(result: LRFinderResult, path: Path) -> None:
     ax.set_ylim(0, 1.1 * max(result.smoothed[0], result.smoothed[-1]))
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=100)
+    atomic_write(path, image.getvalue())
 
 
 def lr_range_test(cfg: ExperimentConfig, out_dir: Path) -> LRFinderResult:
     """Run the sweep, write its CSV, plot and suggestion into ``out_dir``; return them."""
+    check_claimable(out_dir, KIND)
     with isolated_trial():
         rates, losses = sweep(cfg)
     smoothed = smooth(losses)
     finite = [i for i, v in enumerate(smoothed) if math.isfinite(v)]
     lowest = min(finite, key=lambda i: smoothed[i])
     result = LRFinderResult(out_dir, rates, losses, smoothed, rates[lowest], rates[lowest] / 10)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_dir(out_dir, KIND)
     save_config(cfg, out_dir / "config.yaml")
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(["learning_rate", "loss", "smoothed_loss"])
     writer.writerows(zip(rates, losses, smoothed, strict=True))
-    (out_dir / "lr_finder.csv").write_text(table.getvalue(), encoding="utf-8")
+    atomic_write(out_dir / "lr_finder.csv", table.getvalue())
     _plot(result, out_dir / "lr_finder.png")
     write_json(out_dir / "lr_finder.json", {
         "suggested_learning_rate": result.suggested, "min_loss_learning_rate": rates[lowest],

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bigmodel_tf.benchmarks import runner
 from bigmodel_tf.benchmarks.inputs import generator_dataset, plain_dataset, read_gzip_records
-from bigmodel_tf.benchmarks.runner import must_show
+from bigmodel_tf.benchmarks.runner import check_targets
 from bigmodel_tf.cli import main
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import load_splits, tfrecord_io
@@ -40,8 +41,8 @@ def test_generator_and_plain_readers_yield_the_train_split_in_order(records):
         np.testing.assert_array_equal(y, train.y)
 
 
-def test_must_show_checks_only_the_suites_that_ran():
-    checks = must_show({"input": {"ratios": {"pipeline_vs_generator": 6.0}},
+def test_targets_are_checked_only_for_the_suites_that_ran():
+    checks = check_targets({"input": {"ratios": {"pipeline_vs_generator": 6.0}},
                         "overhead": {"overhead": 0.08}})
     assert [c["met"] for c in checks.values()] == [True, False]
     assert [c["target"] for c in checks.values()] == ["≥ 5", "≤ 0.05"]
@@ -69,9 +70,26 @@ def test_every_suite_runs_and_writes_json_and_markdown(tmp_path, capsys):
     assert suites["utilization"]["train_flops_per_example"] > 0
     assert suites["utilization"]["float32"]["utilization"] > 0
     assert suites["tflite"]["status"] == "skipped"  # nothing compressed into export.dir
-    assert len(result["must_show"]) == 3 and result["load_average_after"]
+    assert len(result["targets"]) == 3 and result["load_average_after"]
     markdown = (run_dir / "benchmark.md").read_text()
-    for heading in ("## Must show", "## Input", "## Input-bound check", "## Overhead",
+    for heading in ("## Targets", "## Input", "## Input-bound check", "## Overhead",
                     "## Precision and compiler", "## Scaling", "## Utilization", "## TFLite"):
         assert heading in markdown, heading
     assert "written:" in capsys.readouterr().out
+
+
+def test_a_folder_not_made_by_benchmark_is_refused_before_any_suite(tmp_path, capsys,
+                                                                    monkeypatch):
+    def no_suites(cfg, run_dir):
+        raise AssertionError("a suite ran before the folder was refused")
+
+    monkeypatch.setattr(runner, "_run_suites", no_suites)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "benchmark.md").write_text("mine")
+    assert main(["benchmark", "--run-dir", str(mine)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"bigmodel: error: {mine}: exists and was not made by bigmodel benchmark; choose a "
+        "new or empty folder")
+    assert [p.name for p in mine.iterdir()] == ["benchmark.md"]
+    assert (mine / "benchmark.md").read_text() == "mine"

@@ -1,6 +1,6 @@
 """End-to-end: train the default digits CNN, then `bigmodel compress` with every option.
 
-Checks the issue's "Must show" figures on a real run: pruned to 80 % and int8, the
+Checks the compression figures the README promises on a real run: pruned to 80 % and int8, the
 TFLite file is at least 8x smaller gzipped than the float32 Keras weights file
 (float32.weights.h5, no optimizer state) with test accuracy within 1 point; int8 without
 pruning within 1 point; every variant loads and runs in LiteRT. Marked slow (CI runs it).
@@ -38,7 +38,7 @@ def points(entry: dict, report: dict) -> float:
     return 100 * (entry["test"]["accuracy"] - report["reference"]["test"]["accuracy"])
 
 
-def test_must_show_pruned_int8(cnn):
+def test_pruned_int8_is_small_sparse_and_accurate(cnn):
     """80 % sparsity + int8: >= 8x smaller gzipped than the weights file, within 1 point."""
     _, _, report = cnn
     entry, reference = report["variants"]["pruned_int8"], report["reference"]

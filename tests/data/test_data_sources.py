@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from bigmodel_tf.data import LOADERS, keras_sources, load_splits
-from bigmodel_tf.data.raw import check_finite, encode_labels
+from bigmodel_tf.data.raw import FEATURE_LIMIT, check_values, encode_labels
 from bigmodel_tf.errors import ConfigError, DataError
 
 
@@ -96,11 +96,16 @@ def test_keras_dataset_offline_fails_fast_with_a_clear_error(make_cfg, monkeypat
     assert "no network?" in message and "\n" not in message
 
 
-def test_non_finite_features_are_named():
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan, 3e38, -2e19])
+def test_non_finite_and_out_of_range_features_are_named(value):
     x = np.zeros((4, 3), np.float32)
-    x[2, 1] = np.inf
-    with pytest.raises(DataError, match=r"src: .*example 2, flattened feature 1"):
-        check_finite(x, "src")
+    x[2, 1] = value
+    with pytest.raises(DataError, match=r"src: .*at example 2, flattened feature 1 is NaN, "
+                                        r"infinite or beyond ±1\.8e19"):
+        check_values(x, "src")
+    with pytest.raises(DataError, match="at example 2, feature 'b' is"):
+        check_values(x, "src", ["a", "b", "c"])
+    check_values(np.full((2, 2), FEATURE_LIMIT, np.float32), "src")
 
 
 def test_labels_sort_numerically_for_integers_and_as_text_otherwise():

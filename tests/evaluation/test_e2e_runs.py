@@ -1,7 +1,7 @@
 """End to end: what `bigmodel train` leaves to read, on digits, breast cancer and a CSV.
 
 These train real (small) models once per session (conftest.py) and check the run
-directory: metrics.json (DESIGN.md's schema, extended), every PNG the report links to,
+directory: metrics.json (the schema, extended), every PNG the report links to,
 report.md's sections, cross-validation, baselines, the decision threshold and TensorBoard.
 """
 

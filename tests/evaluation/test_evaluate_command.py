@@ -97,3 +97,36 @@ def test_evaluate_in_place_keeps_the_training_entries(digits_run, copy_run):
     assert after["test"]["accuracy"] == pytest.approx(before["test"]["accuracy"])
     assert "baselines" in before and "baselines" not in after  # as the new report says
     assert "`evaluation.calibration_bins` = 5" in (run / "report.md").read_text()
+
+
+def test_an_out_folder_not_made_by_evaluate_is_refused_before_any_work(digits_run, copy_run,
+                                                                       tmp_path, capsys,
+                                                                       monkeypatch):
+    from bigmodel_tf.finished_run import RunDir
+    from bigmodel_tf.run_lock import LOCK_FILE
+
+    def no_work(run, compile=True):
+        raise AssertionError("evaluate loaded the model before refusing")
+
+    monkeypatch.setattr(RunDir, "load_model", no_work)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("mine")
+    (mine / "report.md").write_text("mine")
+    run = copy_run(digits_run)
+
+    def files():  # the lock file holds the pid of the last process that locked the run
+        return {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != LOCK_FILE}
+
+    before = files()
+    for out, other_data in ((mine, []), (run, ["data.test_fraction=0.3"])):
+        assert main(["evaluate", "--run", str(run), "--out", str(out), "--set",
+                     "evaluation.baselines=[]", *other_data]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert err.strip().splitlines()[-1] == (
+            f"bigmodel: error: {out}: exists and was not made by bigmodel evaluate; choose a "
+            "new or empty folder")
+    assert sorted(p.name for p in mine.iterdir()) == ["config.yaml", "report.md"]
+    assert {p.read_text() for p in mine.iterdir()} == {"mine"}
+    assert files() == before

@@ -1,7 +1,7 @@
 """TensorBoard in a real headless browser: the run's scalar charts and images render.
 
 Starts ``tensorboard --logdir`` on localhost and drives Debian's chromium with the PyPI
-``playwright`` package (DESIGN.md's recipe: never ``playwright install``). The screenshot
+``playwright`` package (the recipe: never ``playwright install``). The screenshot
 is kept in the test's temporary directory.
 """
 

@@ -94,7 +94,7 @@ def test_validate_lists_every_bad_record_and_shard(bad_records, capsys):
     out = capsys.readouterr().out
     assert f"FATAL: corrupt TFRecord shard {shard}" in out
     assert "1 record(s) are not valid examples" in out
-    assert "1 record(s) with NaN or infinite features" in out
+    assert "1 record(s) with NaN, infinite or out-of-range features" in out
     assert "1 record(s) with a label outside 0..2" in out
     assert f"FATAL: corrupt TFRecord shard {truncated}: unreadable after record" in out
 
@@ -120,7 +120,7 @@ def test_validate_finds_unreadable_images_and_empty_classes(tmp_path, capsys):
     assert main(["data", "validate", "--set", "data.name=image_dir",
                  f"data.path={root}"]) == 2
     out = capsys.readouterr().out
-    assert "2 unreadable or truncated image(s)" in out
+    assert "2 unreadable, truncated or out-of-range image(s)" in out
     assert str(root / "cat" / "1.png") in out and str(root / "dog" / "2.png") in out
     assert "class folders without image files: fox" in out
 
@@ -136,9 +136,10 @@ def test_validate_finds_bad_csv_values_labels_and_leakage(tmp_path, capsys):
     assert main(["data", "validate", "--set", "data.name=csv", f"data.path={path}",
                  "data.label=label"]) == 2
     out = capsys.readouterr().out
-    assert "column 'a' has 1 empty, NaN or infinite value(s), lines 6" in out
-    assert "column 'b' has 2 empty, NaN or infinite value(s), lines 10, 13" in out
-    assert "empty label in 1 row(s), lines 21" in out
+    assert f"{path}: column 'a': 1 bad cell(s): line 6: 'nan' is NaN" in out
+    assert (f"{path}: column 'b': 2 bad cell(s): line 10: 'inf' is infinite, "
+            "line 13: empty cell in a numeric column") in out
+    assert f"{path}: column 'label': 1 bad cell(s): line 21: empty label" in out
 
     path.write_text("\n".join(["a,b,label"] + [f"{i % 5},1,{'xy'[i % 2]}" for i in range(60)]))
     assert main(["data", "validate", "--set", "data.name=csv", f"data.path={path}",
