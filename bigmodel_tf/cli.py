@@ -14,8 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, from_dict, load_config, read_yaml
-from bigmodel_tf.errors import ConfigError, RunDirError, RunPreempted, UserError
+from bigmodel_tf.config import ExperimentConfig, load_config
+from bigmodel_tf.errors import ConfigError, RunPreempted, UserError
+from bigmodel_tf.finished_run import RunDir
+from bigmodel_tf.run_lock import lock_run_dir
 from bigmodel_tf.tf_startup import quiet_tensorflow_startup
 
 log = logging.getLogger("bigmodel_tf")
@@ -156,35 +158,30 @@ def _print_evaluation(out: Path, metrics: dict) -> None:
 
 def _evaluate(args) -> int:
     """``bigmodel evaluate``: re-evaluate a trained run, on its own data or on new data."""
-    from bigmodel_tf.evaluation.run_files import check_run_dir, evaluation_config, read_run_config
+    from bigmodel_tf.evaluation.run_files import evaluation_config
 
-    run = Path(args.run)
-    check_run_dir(run)  # before TensorFlow is imported: a wrong --run fails fast
-    evaluation_config(read_run_config(run), args.overrides)
+    run = RunDir(args.run)
+    evaluation_config(run.config, args.overrides)  # a wrong --set fails fast
+    run.check_finished()
     from bigmodel_tf.evaluation.command import evaluate_run
 
-    out, metrics = evaluate_run(run, args.overrides, Path(args.out) if args.out else None)
+    with lock_run_dir(run.path):  # it writes into the run (or RUN/evaluations/)
+        out, metrics = evaluate_run(run, args.overrides, Path(args.out) if args.out else None)
     test = metrics["test"]
-    print(f"evaluated {run} into {out}: test accuracy {test['accuracy']:.4f}, "
+    print(f"evaluated {run.path} into {out}: test accuracy {test['accuracy']:.4f}, "
           f"f1_macro {test['f1_macro']:.4f}, roc_auc {test['roc_auc']}, "
           f"diagnosis {metrics['diagnosis']}")
     _print_evaluation(out, metrics)
     return 0
 
 
-def _load_run_config(run: Path) -> ExperimentConfig:
-    """The resolved config saved in a run directory."""
-    if not (run / "config.yaml").exists():
-        raise RunDirError(f"--run {run}: not a run directory (no config.yaml)")
-    return from_dict(read_yaml(run / "config.yaml"))
-
-
 def _export(args) -> int:
     """``bigmodel export``: export a finished run's model as a new SavedModel version."""
     from bigmodel_tf.config import replace
 
-    run = Path(args.run)
-    cfg = replace(_load_run_config(run), args.overrides)
+    run = RunDir(args.run)
+    cfg = replace(run.config, args.overrides)
+    run.check_finished()
     from bigmodel_tf.export.from_run import export_run
 
     path = export_run(run, cfg)
@@ -206,6 +203,7 @@ def _train_workers(args, cfg: ExperimentConfig, overrides: list[str], run_dir: P
     if not 1 <= args.workers <= 64:
         raise ConfigError(f"--workers: expected 1 to 64 worker processes, got {args.workers}")
     if run_state(cfg, run_dir) == "finished":
+        RunDir(run_dir).check_data_unchanged()
         print(f"run {run_dir} was already finished: {run_dir / 'metrics.json'}")
         return 0
     return launcher.launch_local(train_args, args.workers, run_dir)
@@ -245,11 +243,13 @@ def _compress(args) -> int:
                 f"--set {pair.partition('=')[0]}: compress takes compression.* and export.* "
                 "keys only (the run's model and data are fixed)"
             )
-    run = Path(args.run)
-    cfg = replace(_load_run_config(run), args.overrides)  # before TensorFlow is imported
+    run = RunDir(args.run)
+    cfg = replace(run.config, args.overrides)  # before TensorFlow is imported
+    run.check_finished()
     from bigmodel_tf.compression import run_compress
 
-    result = run_compress(cfg, run)
+    with lock_run_dir(run.path):  # it writes RUN/compression/
+        result = run_compress(cfg, run)
     for name, entry in result.report["variants"].items():
         print(f"{name}: {entry['bytes']:,} bytes (gzip {entry['gzip_bytes']:,}), test accuracy "
               f"{entry['test']['accuracy']:.4f}, {entry['latency_ms']:.3f} ms/example, "

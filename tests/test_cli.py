@@ -57,7 +57,7 @@ def test_missing_config_file(tmp_path):
 
 def test_export_needs_a_run_directory(tmp_path):
     proc = run_cli("export", "--run", str(tmp_path / "missing"), cwd=tmp_path)
-    assert_error_contract(proc, "not a run directory")
+    assert_error_contract(proc, "missing: not found (expected a run directory")
 
 
 def test_an_error_after_tensorflow_is_imported_has_no_startup_noise(tmp_path):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -26,8 +25,7 @@ import tf_keras
 
 from bigmodel_tf.config import ExperimentConfig
 from bigmodel_tf.data.spec import DataSpec
-from bigmodel_tf.errors import CompressionError, RunDirError
-from bigmodel_tf.loading import load_keras_model
+from bigmodel_tf.errors import CompressionError
 from bigmodel_tf.models import build_model
 
 # Largest difference of probabilities allowed between a model and its copy: a copy is
@@ -61,14 +59,6 @@ def float32_policy():
         yield
     finally:
         keras.mixed_precision.set_global_policy(saved)
-
-
-def load_run_model(run_dir: Path) -> keras.Model:
-    """The trained Keras 3 model of a finished run (checked, safe loading; no optimizer)."""
-    path = run_dir / "model.keras"
-    if not path.exists():
-        raise RunDirError(f"--run {run_dir}: model.keras is missing (is the run finished?)")
-    return load_keras_model(path, compile=False)
 
 
 def check_same_outputs(a, b, x: np.ndarray, what: str) -> None:

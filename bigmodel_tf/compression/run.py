@@ -1,6 +1,7 @@
-"""The compress stage: ``run_compress(cfg, run_dir) -> CompressResult``.
+"""The compress stage: ``run_compress(cfg, run) -> CompressResult``.
 
-Reads a finished run (model.keras, data_spec.json, the config's data) and
+Reads a finished run through ``finished_run.RunDir`` (model.keras, data_spec.json, the
+config's data, checked unchanged since training) and
 ``cfg.compression``; writes
 
     <export.dir>/<export.name>/tflite/<variant>.tflite, compression.json, manifest.json
@@ -30,7 +31,7 @@ import numpy as np
 import tf_keras
 
 from bigmodel_tf.compression import litert_eval
-from bigmodel_tf.compression.bridge import float32_copy, load_run_model, to_tf_keras
+from bigmodel_tf.compression.bridge import float32_copy, to_tf_keras
 from bigmodel_tf.compression.pruning import prune, weight_sparsity
 from bigmodel_tf.compression.qat import quantize_aware
 from bigmodel_tf.compression.report import write_reports
@@ -42,10 +43,10 @@ from bigmodel_tf.compression.tflite_convert import (
 from bigmodel_tf.config import ExperimentConfig, export_name, replace, to_dict
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.spec import DataSpec
-from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.evaluation.metrics import classification_metrics
 from bigmodel_tf.export import export_serving_model
 from bigmodel_tf.export.manifest import write_manifest
+from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.io import check_replaceable, publish_dir, staging_dir
 
 log = logging.getLogger("bigmodel_tf.compression")
@@ -142,11 +143,14 @@ def _variants(cfg, sources: dict, spec: DataSpec, test, out_dir: Path, report: d
     return entries
 
 
-def run_compress(cfg: ExperimentConfig, run_dir: Path) -> CompressResult:
-    """Prune, quantize and convert a finished run's model; measure every TFLite variant."""
-    spec_path = run_dir / "data_spec.json"
-    if not spec_path.exists():
-        raise RunDirError(f"--run {run_dir}: data_spec.json is missing (is the run finished?)")
+def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
+    """Prune, quantize and convert a checked finished run's model; measure every variant.
+
+    Its accuracy figures are measured on the run's test split, so the run's data must be
+    unchanged since training.
+    """
+    run.check_data_unchanged()
+    run_dir = run.path
     tflite_dir = Path(cfg.export.dir) / export_name(cfg) / "tflite"
     report_dir = run_dir / "compression"
     for final in (tflite_dir, report_dir):
@@ -155,10 +159,12 @@ def run_compress(cfg: ExperimentConfig, run_dir: Path) -> CompressResult:
         cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])  # as training does
     keras.utils.set_random_seed(cfg.seed)
     tf_keras.utils.set_random_seed(cfg.seed)
-    spec = DataSpec.load(spec_path)
-    test = load_splits(cfg).test
+    spec, model = run.spec, run.load_model(compile=False)
+    splits = load_splits(cfg)
+    run.check_data(cfg.data, splits.spec)
+    test = splits.test
     probe = test.x[:PROBE_EXAMPLES]
-    base = float32_copy(load_run_model(run_dir), cfg, spec, probe)
+    base = float32_copy(model, cfg, spec, probe)
 
     with staging_dir(tflite_dir, KIND) as tflite_tmp, staging_dir(report_dir, KIND) as report_tmp:
         report = {

@@ -2,7 +2,8 @@
 
 A ``manifest.json`` sits in the folder of the artifacts it lists:
 
-- a run directory: ``model.keras`` (written by training);
+- a run directory: ``model.keras``, ``data_spec.json`` and ``history.csv`` (written by
+  training), and under ``data`` the fingerprint of the files of ``data.path``;
 - a TF Serving version ``saved_models/<name>/<version>/``: every file of the SavedModel
   (written into the temporary folder before it is renamed, so the version and its
   manifest appear together);
@@ -11,7 +12,8 @@ A ``manifest.json`` sits in the folder of the artifacts it lists:
 Format::
 
     {"format": 1, "config_hash": "3f2a...", "versions": {"tensorflow": "2.21.0", ...},
-     "files": {"model.keras": {"sha256": "...", "bytes": 123456}}}
+     "files": {"model.keras": {"sha256": "...", "bytes": 123456}},
+     "data": {"path": "wine.csv", "files": 1, "bytes": 10741, ...}}
 
 ``verify_file`` checks one file against its folder's manifest and ``verify_folder`` a
 whole folder (every listed file present and matching, no unlisted file); both raise an
@@ -72,12 +74,14 @@ def read_manifest(folder: Path) -> dict:
 
 
 def write_manifest(
-    folder: str | Path, cfg: ExperimentConfig | None, files: list[str] | None = None
+    folder: str | Path, cfg: ExperimentConfig | None, files: list[str] | None = None,
+    data: dict | None = None,
 ) -> Path:
     """List ``files`` (relative to ``folder``; None = every file under it) in its manifest.
 
     Entries of other files already listed are kept, so artifacts added later to the same
-    folder extend the manifest. Written atomically.
+    folder extend the manifest. ``data`` is the fingerprint of the training data
+    (data/fingerprint.py), recorded in a run directory's manifest. Written atomically.
     """
     folder = Path(folder)
     path = folder / MANIFEST
@@ -90,6 +94,8 @@ def write_manifest(
         "versions": library_versions(),
         "files": dict(sorted(listed.items())),
     }
+    if data is not None:
+        manifest["data"] = data
     tmp = folder / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     os.replace(tmp, path)

@@ -9,7 +9,9 @@ again resumes all of them from the chief's last backup. On a CPU-only machine th
 are divided between the workers (TF_NUM_INTRAOP_THREADS), unless already set.
 
 ``--cluster`` prints the command to run on each host of a real cluster instead (the run
-directory must then be on storage all hosts share, for the backup). No TensorFlow here.
+directory must then be on storage all hosts share, for the backup). The launcher locks the
+run directory (run_lock.py) and the chief inherits the lock, so a second launch on the same
+directory is refused at once. No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 from bigmodel_tf.errors import ConfigError
+from bigmodel_tf.run_lock import INHERITED_LOCK_ENV, acquire
 from bigmodel_tf.training.run_dir import WORKERS_DIR
 from bigmodel_tf.training.workers import usable_cores
 
@@ -76,9 +79,12 @@ def cluster_commands(train_args: list[str], hosts: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _worker_env(hosts: list[str], index: int) -> dict:
-    """The environment of local worker ``index``: TF_CONFIG plus a share of the cores."""
+def _worker_env(hosts: list[str], index: int, lock_fd: int) -> dict:
+    """The environment of local worker ``index``: TF_CONFIG, a share of the cores, and
+    for the chief, the run directory's lock that it inherits."""
     env = dict(os.environ, TF_CONFIG=tf_config(hosts, index))
+    if index == 0:
+        env[INHERITED_LOCK_ENV] = str(lock_fd)
     cores = usable_cores()
     env.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, cores // len(hosts))))
     return env
@@ -136,18 +142,21 @@ def launch_local(train_args: list[str], workers: int, run_dir: Path) -> int:
         raise ConfigError("--workers: TF_CONFIG is already set; unset it, or run the "
                           "per-worker commands of --cluster yourself")
     hosts = [f"localhost:{port}" for port in free_ports(workers)]
+    lock_fd = acquire(run_dir)  # released when this process ends; the chief shares it
     logs = run_dir / WORKERS_DIR
     logs.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "bigmodel_tf.cli", "train", *train_args]
     processes: list[subprocess.Popen] = []
     with contextlib.ExitStack() as files:
+        files.callback(os.close, lock_fd)
         try:
             for index in range(workers):
                 log = logs / f"worker-{index}.log"
                 output = files.enter_context(log.open("w")) if index else None
                 processes.append(subprocess.Popen(
-                    command, env=_worker_env(hosts, index), stdout=output,
+                    command, env=_worker_env(hosts, index, lock_fd), stdout=output,
                     stderr=subprocess.STDOUT if output else None,
+                    pass_fds=() if index else (lock_fd,),
                 ))
                 where = f"log {log}" if index else "the chief"
                 print(f"bigmodel: worker {index} on {hosts[index]}, pid {processes[-1].pid}, "

@@ -20,6 +20,7 @@ import yaml
 
 from bigmodel_tf.config import PROVENANCE_KEYS, ExperimentConfig, run_name, to_dict
 from bigmodel_tf.errors import RunDirError
+from bigmodel_tf.run_lock import LOCK_FILE, lock_run_dir
 
 RUNS_ROOT = Path("runs")
 WORKERS_DIR = "workers"  # non-chief workers' directories inside a multi-worker run
@@ -52,8 +53,9 @@ def config_differences(saved: dict, current: dict) -> list[str]:
 def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
     """``new``, ``resume`` or ``finished``; refuses a directory made by another config."""
     config_file = run_dir / "config.yaml"
-    # workers/ holds a multi-worker run's non-chief copies; it may appear before config.yaml.
-    if not run_dir.exists() or all(p.name == WORKERS_DIR for p in run_dir.iterdir()):
+    # workers/ holds a multi-worker run's non-chief copies; it may appear before config.yaml,
+    # as may the lock file of a start that failed before writing anything.
+    if not run_dir.exists() or all(p.name in (WORKERS_DIR, LOCK_FILE) for p in run_dir.iterdir()):
         return "new"
     if not config_file.exists():
         raise RunDirError(
@@ -80,10 +82,17 @@ def set_aside(run_dir: Path) -> Path | None:
     """Move an existing run directory to ``<name>.replaced-<UTC time>`` (--force-new-run).
 
     Nothing is deleted: the old run stays next to the new one. Returns the new place of
-    the old run, or None when there was nothing to move.
+    the old run, or None when there was nothing to move. A run in use by another process
+    is not moved (run_lock.py).
     """
     if not run_dir.exists() or not any(run_dir.iterdir()):
         return None
+    with lock_run_dir(run_dir):
+        return _move_aside(run_dir)
+
+
+def _move_aside(run_dir: Path) -> Path:
+    """Rename ``run_dir`` to a free ``<name>.replaced-<UTC time>[-N]`` and return that."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}")
     suffix = 1

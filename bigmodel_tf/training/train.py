@@ -2,10 +2,11 @@
 
 Reads the config and the data, builds the model under the chosen strategy, compiles and
 fits it in one place (multi-worker runs train in custom_loop.py, since Keras 3's fit fails
-there), then writes the run directory (docs/architecture.md): config.yaml,
-data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras and, last,
-metrics.json, whose presence marks the run finished. Exports the TF Serving SavedModel
-when ``export.enabled``.
+there). Nothing is written before the config, the data and the model are built and checked;
+then, holding the run directory's lock (run_lock.py), it writes config.yaml,
+data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras, manifest.json (with
+the fingerprint of the data.path files) and, last, metrics.json, whose presence marks the
+run finished. Exports the TF Serving SavedModel when ``export.enabled``.
 """
 
 from __future__ import annotations
@@ -21,17 +22,20 @@ import keras
 
 from bigmodel_tf.config import ExperimentConfig, replace, save_config
 from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data.fingerprint import data_fingerprint
 from bigmodel_tf.evaluation.stage import run_evaluation
 from bigmodel_tf.export import export_for_config
 from bigmodel_tf.export.manifest import write_manifest
+from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.models import build_model
+from bigmodel_tf.run_lock import lock_run_dir
 from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
 from bigmodel_tf.training.checkpoint_io import writes_landed
 from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
 from bigmodel_tf.training.doctor import log_preflight
 from bigmodel_tf.training.optim import build_optimizer
-from bigmodel_tf.training.run_dir import read_json, run_state, save_model, write_json
+from bigmodel_tf.training.run_dir import run_state, save_model, write_json
 from bigmodel_tf.training.runtime import configure_runtime, is_multi_worker
 from bigmodel_tf.training.workers import for_this_worker
 
@@ -105,22 +109,30 @@ def fit_inputs(train_ds, val_ds=None) -> dict:
     return inputs
 
 
-def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
-    """Train the configured model into ``run_dir`` (resuming it if unfinished)."""
-    cfg, run_dir = for_this_worker(cfg, run_dir)  # non-chief workers write apart
-    state = run_state(cfg, run_dir)
-    if state == "finished":
-        log.info("%s already finished; not retraining (--force-new-run starts over)", run_dir)
-        return TrainResult(run_dir, read_json(run_dir / "metrics.json"), already_finished=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run_dir / "config.yaml")
+def _finished(run_dir: Path) -> TrainResult:
+    """The result of a run that finished earlier (refused if its data changed since)."""
+    run = RunDir(run_dir)
+    run.check_data_unchanged()
+    log.info("%s already finished; not retraining (--force-new-run starts over)", run_dir)
+    return TrainResult(run_dir, run.metrics, already_finished=True)
 
+
+def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
+    """Train the configured model into ``run_dir`` (resuming it if unfinished).
+
+    Config, data and model are checked before anything is written, so a failed start
+    leaves no trace; the run directory is locked from then on (run_lock.py).
+    """
+    cfg, run_dir = for_this_worker(cfg, run_dir)  # non-chief workers write apart
+    if run_state(cfg, run_dir) == "finished":
+        return _finished(run_dir)
+    saved_cfg = cfg
     if cfg.data.cache == "file" and not cfg.data.cache_dir:
         # Not saved in config.yaml: the default location follows the run directory.
         cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])
     strategy = configure_runtime(cfg)
+    fingerprint = data_fingerprint(cfg.data)  # before reading: a later change is noticed
     splits = load_splits(cfg)
-    splits.spec.save(run_dir / "data_spec.json")
     global_batch = cfg.data.batch_size * strategy.num_replicas_in_sync
     log_preflight(cfg, strategy, len(splits.train.y))
     with strategy.scope():
@@ -129,41 +141,49 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
         model = build_model(cfg, splits.spec)
         compile_model(cfg, model, steps)
-    log.info(
-        "training %s (%s parameters) on %d examples: %d steps/epoch at global batch %d",
-        cfg.model.name, f"{model.count_params():,}", len(splits.train.y), steps, global_batch,
-    )
-    callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
-    with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
-        if is_multi_worker(strategy):
-            # Keras 3's fit fails under this strategy (keras-team/keras#20585).
-            history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
-            model = local_copy(model)
-        else:
-            history = model.fit(
-                **fit_inputs(train_ds, val_ds), epochs=cfg.train.epochs,
-                callbacks=callbacks, verbose=_verbosity(cfg),
-                shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py
-            )
-    meter = next(c for c in callbacks if isinstance(c, ThroughputMeter))
-    save_model(model, run_dir / "model.keras")
-    write_manifest(run_dir, cfg, ["model.keras"])  # sha256 checked on load (loading.py)
+    with lock_run_dir(run_dir):
+        state = run_state(cfg, run_dir)  # another process may have run it meanwhile
+        if state == "finished":
+            return _finished(run_dir)
+        save_config(saved_cfg, run_dir / "config.yaml")
+        splits.spec.save(run_dir / "data_spec.json")
+        log.info(
+            "training %s (%s parameters) on %d examples: %d steps/epoch at global batch %d",
+            cfg.model.name, f"{model.count_params():,}", len(splits.train.y), steps, global_batch,
+        )
+        callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
+        with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
+            if is_multi_worker(strategy):
+                # Keras 3's fit fails under this strategy (keras-team/keras#20585).
+                history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
+                model = local_copy(model)
+            else:
+                history = model.fit(
+                    **fit_inputs(train_ds, val_ds), epochs=cfg.train.epochs,
+                    callbacks=callbacks, verbose=_verbosity(cfg),
+                    shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py
+                )
+        meter = next(c for c in callbacks if isinstance(c, ThroughputMeter))
+        save_model(model, run_dir / "model.keras")
+        # sha256 checked on load (loading.py, finished_run.py); config hash of config.yaml
+        write_manifest(run_dir, saved_cfg, ["model.keras", "data_spec.json", "history.csv"],
+                       data=fingerprint)
 
-    rows = _epoch_rows(run_dir / "history.csv")
-    metrics = {
-        **run_evaluation(cfg, model, splits, run_dir),  # plots/, report.md, TensorBoard
-        "epochs_run": len(rows),
-        "train_examples_per_sec": round(meter.examples_per_sec, 1),
-        "replicas": strategy.num_replicas_in_sync,
-        "strategy": type(strategy).__name__,
-        "parameters": int(model.count_params()),
-    }
-    export_path = export_for_config(cfg, model, splits.spec, examples=splits.test.x)
-    if export_path:
-        metrics["export_path"] = str(export_path)
-    write_json(run_dir / "metrics.json", metrics)
-    remove_backup(run_dir)  # kept until now, so a crash above resumes without retraining
-    return TrainResult(
-        run_dir, metrics, model, export_path, resumed=state == "resume", history=history.history
-    )
+        rows = _epoch_rows(run_dir / "history.csv")
+        metrics = {
+            **run_evaluation(cfg, model, splits, run_dir),  # plots/, report.md, TensorBoard
+            "epochs_run": len(rows),
+            "train_examples_per_sec": round(meter.examples_per_sec, 1),
+            "replicas": strategy.num_replicas_in_sync,
+            "strategy": type(strategy).__name__,
+            "parameters": int(model.count_params()),
+        }
+        export_path = export_for_config(cfg, model, splits.spec, examples=splits.test.x)
+        if export_path:
+            metrics["export_path"] = str(export_path)
+        write_json(run_dir / "metrics.json", metrics)
+        remove_backup(run_dir)  # kept until now, so a crash above resumes without retraining
+        return TrainResult(
+            run_dir, metrics, model, export_path, resumed=state == "resume", history=history.history
+        )
 

@@ -20,9 +20,9 @@ def test_compress_is_built():
 
 
 def test_missing_run_directory(tmp_path, capsys):
-    """A folder without config.yaml is refused before any work."""
+    """A missing folder is refused before any work."""
     assert main(["compress", "--run", str(tmp_path / "nope")]) == 2
-    assert "not a run directory" in last_error_line(capsys)
+    assert f"{tmp_path / 'nope'}: not found" in last_error_line(capsys)
 
 
 def test_only_compression_and_export_keys(tmp_path, capsys):
@@ -40,12 +40,12 @@ def test_bad_compression_value(tmp_path, capsys):
 
 
 def test_unfinished_run_leaves_nothing_behind(tmp_path, capsys):
-    """A run without data_spec.json/model.keras: one line, exit 2, no output folders."""
+    """A run without metrics.json (unfinished): one line, exit 2, no output folders."""
     run = tmp_path / "run"
     run.mkdir()
     save_config(ExperimentConfig(), run / "config.yaml")
     exports = tmp_path / "saved_models"
     assert main(["compress", "--run", str(run), "--set", f"export.dir={exports}"]) == 2
-    assert "is missing (is the run finished?)" in last_error_line(capsys)
+    assert "metrics.json: missing (expected the metrics" in last_error_line(capsys)
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
     assert not exports.exists()

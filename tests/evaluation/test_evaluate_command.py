@@ -31,17 +31,18 @@ def assert_error_contract(proc, *fragments):
 
 def test_missing_or_unreadable_run_directories_fail_fast(tmp_path):
     started = time.perf_counter()
-    assert_error_contract(evaluate("--run", "nowhere", cwd=tmp_path), "--run nowhere: not found")
+    assert_error_contract(evaluate("--run", "nowhere", cwd=tmp_path),
+                          "nowhere: not found (expected a run directory")
     seconds = time.perf_counter() - started
     bad = tmp_path / "bad"
     bad.mkdir()
-    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is missing")
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "bad/config.yaml: missing")
     for name in ("model.keras", "data_spec.json"):
         (bad / name).write_bytes(b"x")
     (bad / "config.yaml").write_text("data: [unclosed\n")
-    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is unreadable")
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "bad/config.yaml: not valid YAML")
     (bad / "config.yaml").write_text("train:\n  epochz: 3\n")
-    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "config.yaml is invalid",
+    assert_error_contract(evaluate("--run", "bad", cwd=tmp_path), "bad/config.yaml: invalid",
                           "train.epochz")
     print(f"a missing run directory is reported in {seconds:.1f} s")
 
@@ -52,7 +53,7 @@ def test_corrupt_model_and_wrong_keys(digits_run, copy_run, tmp_path):
                           "evaluate can change only data.* and evaluation.* keys")
     (run / "model.keras").write_bytes(b"this is not a zip file")
     assert_error_contract(evaluate("--run", str(run), cwd=tmp_path),
-                          "model.keras cannot be loaded")
+                          "model.keras: sha256 does not match")
 
 
 def test_data_whose_shape_does_not_match_the_model(digits_run, tmp_path):
@@ -101,18 +102,23 @@ def test_evaluate_in_place_keeps_the_training_entries(digits_run, copy_run):
 def test_an_out_folder_not_made_by_evaluate_is_refused_before_any_work(digits_run, copy_run,
                                                                        tmp_path, capsys,
                                                                        monkeypatch):
-    from bigmodel_tf.evaluation import command
+    from bigmodel_tf.finished_run import RunDir
+    from bigmodel_tf.run_lock import LOCK_FILE
 
-    def no_work(run_dir):
+    def no_work(run, compile=True):
         raise AssertionError("evaluate loaded the model before refusing")
 
-    monkeypatch.setattr(command, "load_run_model", no_work)
+    monkeypatch.setattr(RunDir, "load_model", no_work)
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "config.yaml").write_text("mine")
     (mine / "report.md").write_text("mine")
     run = copy_run(digits_run)
-    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+
+    def files():  # the lock file holds the pid of the last process that locked the run
+        return {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != LOCK_FILE}
+
+    before = files()
     for out, other_data in ((mine, []), (run, ["data.test_fraction=0.3"])):
         assert main(["evaluate", "--run", str(run), "--out", str(out), "--set",
                      "evaluation.baselines=[]", *other_data]) == 2
@@ -123,4 +129,4 @@ def test_an_out_folder_not_made_by_evaluate_is_refused_before_any_work(digits_ru
             "new or empty folder")
     assert sorted(p.name for p in mine.iterdir()) == ["config.yaml", "report.md"]
     assert {p.read_text() for p in mine.iterdir()} == {"mine"}
-    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert files() == before
