@@ -30,6 +30,7 @@ from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
 from bigmodel_tf.training.checkpoint_io import writes_landed
 from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
 from bigmodel_tf.training.doctor import log_preflight
+from bigmodel_tf.training.model_choice import resolve_auto_model
 from bigmodel_tf.training.optim import build_optimizer
 from bigmodel_tf.training.run_dir import read_json, run_state, save_model, write_json
 from bigmodel_tf.training.runtime import configure_runtime, is_multi_worker
@@ -107,6 +108,7 @@ def fit_inputs(train_ds, val_ds=None) -> dict:
 
 def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     """Train the configured model into ``run_dir`` (resuming it if unfinished)."""
+    cfg = resolve_auto_model(cfg)  # config.yaml records the concrete model
     cfg, run_dir = for_this_worker(cfg, run_dir)  # non-chief workers write apart
     state = run_state(cfg, run_dir)
     if state == "finished":
