@@ -37,11 +37,12 @@ def test_small_tabular_data_gets_the_mlp_with_the_recipe(tabular_spec):
 
 def test_the_recipe_keeps_keys_set_to_other_values(tabular_spec):
     spec = _with_train_examples(tabular_spec, 115)
-    cfg = load_config(None, ["model.depth=3", "train.epochs=7"])
+    cfg = load_config(None, ["data.batch_size=8", "train.epochs=7"])
     resolved, reason = resolve_model(cfg, spec)
-    assert (resolved.model.depth, resolved.train.epochs) == (3, 7)
-    assert resolved.model.l2 == SMALL_TABULAR["model.l2"]
-    assert "model.depth" not in reason and "train.epochs" not in reason
+    assert (resolved.data.batch_size, resolved.train.epochs) == (8, 7)
+    patience = SMALL_TABULAR["train.early_stopping_patience"]
+    assert resolved.train.early_stopping_patience == patience
+    assert "data.batch_size" not in reason and "train.epochs" not in reason
 
 
 def test_large_tabular_data_gets_the_plain_mlp(tabular_spec):
