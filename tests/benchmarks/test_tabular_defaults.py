@@ -6,11 +6,16 @@ import pytest
 
 from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.tabular import default_config, measure_data_set
-from bigmodel_tf.config import replace
+from bigmodel_tf.config import BENCHMARK_SUITES, BenchmarkConfig, replace
 from bigmodel_tf.training import run_train
 
 SEEDS = (0, 1)
 MARGIN_EXAMPLES = 1.5  # test examples per split; a split's accuracy moves in whole examples
+
+
+def test_the_suite_runs_only_when_named():
+    assert "tabular_defaults" in BENCHMARK_SUITES
+    assert "tabular_defaults" not in BenchmarkConfig().suites
 
 
 @pytest.mark.slow
