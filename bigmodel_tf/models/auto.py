@@ -19,8 +19,8 @@ from bigmodel_tf.data.spec import DataSpec
 
 AUTO_MODELS = {"image": "cnn", "tabular": "mlp"}
 # Below this many train examples, batches of 64 make an epoch a few steps: 30 epochs of
-# them stopped the MLP before it converged (every run on iris, wine and breast cancer used
-# all 30). Batches of 16 and up to 150 epochs let early stopping end training instead.
+# them stopped the MLP before it converged (nearly every run on iris, wine and breast
+# cancer used all 30). Batches of 16 and up to 150 epochs let early stopping end training instead.
 SMALL_TABULAR_MAX_TRAIN = 1000
 SMALL_TABULAR: dict[str, Any] = {
     "data.batch_size": 16,
