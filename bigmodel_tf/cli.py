@@ -124,9 +124,11 @@ def _train(args) -> int:
     cv = [f"train.cv_folds={args.cv}"] if args.cv is not None else []
     cfg = load_config(args.config, [*args.overrides, *cv])  # before TensorFlow is imported
     from bigmodel_tf.training import run_train
+    from bigmodel_tf.training.model_choice import resolve_auto_model
     from bigmodel_tf.training.preemption import handle_sigterm
     from bigmodel_tf.training.run_dir import resolve_run_dir, set_aside
 
+    cfg = resolve_auto_model(cfg)  # the run is named and saved with the concrete model
     run_dir = resolve_run_dir(cfg, args.run_dir)
     moved = set_aside(run_dir) if args.force_new_run else None
     if moved:
@@ -226,8 +228,9 @@ def _benchmark(args) -> int:
     """``bigmodel benchmark``: run the configured suites, write JSON and Markdown."""
     cfg = load_config(args.config, args.overrides)
     from bigmodel_tf.benchmarks import run_benchmarks
+    from bigmodel_tf.training.model_choice import resolve_auto_model
 
-    json_path, markdown_path = run_benchmarks(cfg, args.run_dir)
+    json_path, markdown_path = run_benchmarks(resolve_auto_model(cfg), args.run_dir)
     print(markdown_path.read_text(encoding="utf-8"))
     print(f"written: {json_path} and {markdown_path}")
     return 0
@@ -274,9 +277,11 @@ def _tune(args) -> int:
                           "cannot be combined")
     algorithms = parse_algorithms(args.compare) if args.compare else []
     role = configure_role(args.role)
+    from bigmodel_tf.training.model_choice import resolve_auto_model
     from bigmodel_tf.training.preemption import handle_sigterm
     from bigmodel_tf.tuning import compare, lr_finder, search
 
+    cfg = resolve_auto_model(cfg)  # every trial starts from the concrete model
     with handle_sigterm():  # SIGTERM: the running trial keeps its backup; rerun resumes
         if args.lr_finder:
             out = lr_finder.resolve_lr_finder_dir(cfg, args.run_dir)

@@ -38,7 +38,7 @@ def test_contract_keys_exist_with_defaults():
     cfg = load_config()
     for key in CONTRACT_KEYS:
         _get(cfg, key)  # raises AttributeError if the contract key is missing
-    assert cfg.data.name == "digits" and cfg.model.name == "cnn"
+    assert cfg.data.name == "digits" and cfg.model.name == "auto"
     assert cfg.export.dir == "saved_models"
 
 
@@ -126,7 +126,7 @@ def test_hash_follows_content_not_run_name():
     cfg = load_config()
     assert config_hash(cfg) == config_hash(replace(cfg, ["run_name=x", "export.name=y"]))
     assert config_hash(cfg) != config_hash(replace(cfg, ["seed=1"]))
-    assert run_name(cfg).startswith("digits-cnn-")
+    assert run_name(replace(cfg, ["model.name=cnn"])).startswith("digits-cnn-")
 
 
 def test_parse_overrides_nests_keys():

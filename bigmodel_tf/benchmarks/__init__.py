@@ -3,8 +3,9 @@
 Suites (one module each): input (inputs.py: generator vs plain tf.data vs the project's
 pipeline on TFRecords), input_bound and overhead (loop.py), precision and utilization
 (compute.py), scaling over 1/2/4 logical devices in subprocesses (scaling.py), TFLite
-variants of `bigmodel compress` (tflite.py); runner.py runs them and writes the report
-(report.py).
+variants of `bigmodel compress` (tflite.py), and tabular_defaults, the default network
+against the best tuned baseline on small tabular sets (tabular.py); runner.py runs them
+and writes the report (report.py).
 """
 
 from bigmodel_tf.benchmarks.runner import run_benchmarks

@@ -94,9 +94,23 @@ def _tflite(r: dict) -> list[str]:
                      "examples/s", "test accuracy"], rows)]
 
 
+def _tabular_defaults(r: dict) -> list[str]:
+    """Test accuracy and log loss of the default network and the best baseline per data set."""
+    def cell(summary: dict) -> str:
+        return f"{summary['mean']:.3f} ± {summary['sd']:.3f}"
+
+    rows = [[row["data"], row["train_examples"], cell(row["network"]["accuracy"]),
+             f"{cell(row['best_baseline']['accuracy'])} ({row['best_baseline']['name']})",
+             cell(row["network"]["loss"]), cell(row["best_baseline"]["loss"])]
+            for row in r["rows"]]
+    return [f"## Tabular defaults (test split; mean ± sd over seeds {r['seeds']})", "",
+            *_table(["data", "train rows", "network accuracy", "best baseline accuracy",
+                     "network log loss", "baseline log loss"], rows)]
+
+
 SECTIONS = {"input": _input, "input_bound": _input_bound, "overhead": _overhead,
             "precision": _precision, "scaling": _scaling, "utilization": _utilization,
-            "tflite": _tflite}
+            "tflite": _tflite, "tabular_defaults": _tabular_defaults}
 
 
 def markdown(result: dict) -> str:

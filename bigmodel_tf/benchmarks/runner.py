@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from bigmodel_tf.benchmarks import compute, inputs, loop, scaling, tflite
+from bigmodel_tf.benchmarks import compute, inputs, loop, scaling, tabular, tflite
 from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.timing import load_average
 from bigmodel_tf.config import ExperimentConfig, replace, save_config
@@ -88,6 +88,7 @@ def _run_suites(cfg: ExperimentConfig, run_dir: Path) -> dict:
         ("utilization", lambda: compute.run_utilization(cfg, repeats, suites.get("precision"))),
         ("scaling", lambda: scaling.run_scaling(cfg, run_dir)),
         ("tflite", lambda: tflite.run_tflite(cfg)),
+        ("tabular_defaults", lambda: tabular.run_tabular_defaults(cfg.benchmark.seeds, run_dir)),
     ]
     for name, run in steps:
         if name in wanted:

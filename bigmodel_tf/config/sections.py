@@ -91,9 +91,13 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """Which zoo model to build and its architecture options."""
+    """Which zoo model to build and its architecture options.
 
-    name: Literal["mlp", "cnn", "resnet", "mobilenetv2", "transformer"] = "cnn"
+    ``auto`` (the default) follows the data: bigmodel_tf/models/auto.py resolves it before
+    a run starts, and the saved config records the concrete name.
+    """
+
+    name: Literal["auto", "mlp", "cnn", "resnet", "mobilenetv2", "transformer"] = "auto"
     width: int = field(default=64, metadata=num_range(1, 65_536))
     depth: int = field(default=2, metadata=num_range(0, 256))  # mlp depth 0 = linear model
     dropout: float = field(default=0.1, metadata=num_range(0.0, 0.95))

@@ -6,6 +6,8 @@ module is a parameter so the compression stage can rebuild the same model in ``t
 float32 inputs named ``spec.input_name``, normalizes them with the train-split statistics
 (weight-free Normalization layer), and ends in a float32 softmax layer ``probabilities``
 (preceded by the Dense layer ``logits``), so mixed precision keeps a float32 output.
+``model.name=auto`` is resolved for the data by ``auto.resolve_model`` (runs resolve it
+before they start; ``build_model`` resolves it too, for callers that did not).
 
 Importing this package registers the custom layers with Keras 3, which
 ``keras.models.load_model(..., safe_mode=True)`` needs.
@@ -19,6 +21,7 @@ from bigmodel_tf.config import ExperimentConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import ConfigError
 from bigmodel_tf.models import cnn, mlp, mobilenetv2, resnet, transformer
+from bigmodel_tf.models.auto import resolve_model
 
 _BUILDERS = {
     "mlp": mlp.build,
@@ -32,6 +35,7 @@ MODEL_NAMES = tuple(_BUILDERS)
 
 def build_model(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
     """Build the uncompiled model ``cfg.model.name`` for ``spec`` with the ``keras`` given."""
+    cfg, _ = resolve_model(cfg, spec)
     try:
         builder = _BUILDERS[cfg.model.name]
     except KeyError:

@@ -24,6 +24,7 @@ from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.pipeline import shard_policy
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.memory import estimate_memory, memory_findings
+from bigmodel_tf.training.model_choice import auto_model
 from bigmodel_tf.training.optim import scaled_learning_rate
 from bigmodel_tf.training.runtime import strategy_kind, unsupported
 from bigmodel_tf.training.workers import usable_cores, worker_role
@@ -171,15 +172,22 @@ def log_preflight(cfg, strategy: tf.distribute.Strategy, train_examples: int) ->
 
 
 def doctor(cfg) -> list:
-    """The preflight ``bigmodel doctor`` prints, without creating a strategy."""
+    """The preflight ``bigmodel doctor`` prints, without creating a strategy.
+
+    With ``model.name=auto`` the first finding says what auto chose and why, and the rest
+    are about the resolved config.
+    """
+    cfg, reason = auto_model(cfg)
     kind = strategy_kind(cfg)
     gpus = len(tf.config.list_physical_devices("GPU"))
     examples = len(load_splits(cfg).train.y)
-    return preflight(cfg, kind, planned_replicas(cfg, kind, gpus), examples)
+    chosen = [("info", reason)] if reason else []
+    return chosen + preflight(cfg, kind, planned_replicas(cfg, kind, gpus), examples)
 
 
 def doctor_memory(cfg, budget_bytes: float | None = None) -> list:
     """Memory findings for the configured model, batch and precision (``--memory``)."""
+    cfg, _ = auto_model(cfg)
     keras.mixed_precision.set_global_policy(cfg.runtime.mixed_precision)
     spec = load_splits(cfg).spec
     estimate = estimate_memory(cfg, build_model(cfg, spec), spec.input_shape)

@@ -34,6 +34,7 @@ from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
 from bigmodel_tf.training.checkpoint_io import writes_landed
 from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
 from bigmodel_tf.training.doctor import log_preflight
+from bigmodel_tf.training.model_choice import resolve_auto_model
 from bigmodel_tf.training.optim import build_optimizer
 from bigmodel_tf.training.run_dir import run_state, save_model, write_json
 from bigmodel_tf.training.runtime import configure_runtime, is_multi_worker
@@ -123,6 +124,7 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     Config, data and model are checked before anything is written, so a failed start
     leaves no trace; the run directory is locked from then on (run_lock.py).
     """
+    cfg = resolve_auto_model(cfg)  # config.yaml records the concrete model
     cfg, run_dir = for_this_worker(cfg, run_dir)  # non-chief workers write apart
     if run_state(cfg, run_dir) == "finished":
         return _finished(run_dir)

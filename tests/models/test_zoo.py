@@ -43,8 +43,8 @@ def perturbed(weights):
 
 
 def test_model_names_match_config():
-    """The dispatcher knows every model the config accepts, in the same order."""
-    assert typing.get_args(typing.get_type_hints(ModelConfig)["name"]) == MODEL_NAMES
+    """The dispatcher knows every model the config accepts (after auto), in the same order."""
+    assert typing.get_args(typing.get_type_hints(ModelConfig)["name"]) == ("auto", *MODEL_NAMES)
 
 
 def test_contract(case, raw_inputs):
