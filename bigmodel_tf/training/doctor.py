@@ -5,8 +5,9 @@ the configured run: the devices and the strategy the environment selects (runtim
 replicas, the per-replica and global batch, the learning-rate scaling rule applied, the
 data sharding policy across workers (files → FILE, in-memory → DATA), whether the devices
 compute the configured precision fast, how a short last batch is topped up for several
-replicas, and the known traps (class weights under a strategy, float16 without fast float16, more
-logical devices than cores, settings that fail or are ignored under the strategy).
+replicas, and the known traps (class weights under a strategy, float16 without fast
+float16, more logical devices than cores, settings that fail or are ignored under the
+strategy).
 ``bigmodel doctor`` prints it without creating a strategy; training logs it at the start.
 """
 
