@@ -14,6 +14,14 @@ batched first and then parsed together (``parse_example``) and cached parsed, so
 epochs neither decompress nor parse. Everything after the first batch works on whole
 batches or blocks (order.py). val/test keep the order of ``load_splits(cfg).val`` /
 ``.test``.
+
+Several replicas (a MirroredStrategy's global batch, or an input context's replicas) get
+only full batches, so none is ever empty or uneven: the train pass is topped up to whole
+global batches by repeating its first examples (fit's path; the multi-worker loop repeats
+its stream instead), and val/test, read from memory then, are padded with zero-weight
+examples and yield ``(x, y, sample_weight)`` with weight 1 for every real example (the
+distributed test step, custom_loop.py, drops the zero-weight rows before the loss and
+metrics).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from bigmodel_tf.config import ExperimentConfig
@@ -31,11 +40,35 @@ from bigmodel_tf.data.splits import load_splits, source_modified
 from bigmodel_tf.errors import ConfigError
 
 
+def _replicas(input_context: tf.distribute.InputContext | None) -> int:
+    """Replicas in sync: the input context's, else the current strategy's."""
+    if input_context is not None:
+        return input_context.num_replicas_in_sync
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
 def _batch_size(cfg: ExperimentConfig, input_context: tf.distribute.InputContext | None) -> int:
     """Per-replica batch with an input context, else the global batch of the strategy."""
     if input_context is not None:
         return cfg.data.batch_size
-    return cfg.data.batch_size * tf.distribute.get_strategy().num_replicas_in_sync
+    return cfg.data.batch_size * _replicas(None)
+
+
+def whole_batches(examples: int, global_batch: int) -> int:
+    """``examples`` rounded up to whole global batches (at least one when there are any)."""
+    return -(-examples // global_batch) * global_batch
+
+
+def padded_split(x: np.ndarray, y: np.ndarray, global_batch: int) -> tf.data.Dataset:
+    """(x, y, sample_weight) examples padded to whole global batches with zero weights.
+
+    The padding rows are zeros of class 0 with weight 0; every real example has weight 1.
+    """
+    pad = whole_batches(len(y), global_batch) - len(y)
+    weights = np.concatenate([np.ones(len(y), np.float32), np.zeros(pad, np.float32)])
+    x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)])
+    y = np.concatenate([y, np.zeros(pad, y.dtype)])
+    return tf.data.Dataset.from_tensor_slices((x, y, weights))
 
 
 def _streams_records(cfg: ExperimentConfig, resampled: bool) -> bool:
@@ -50,14 +83,15 @@ def _streams_records(cfg: ExperimentConfig, resampled: bool) -> bool:
 def shard_policy(cfg: ExperimentConfig, split: str, num_input_pipelines: int) -> str:
     """How a split is divided between input pipelines (workers): OFF, FILE or DATA.
 
-    FILE (each worker reads only its own shard files) when the split is read from at
-    least as many TFRecord files as there are pipelines; DATA (every worker reads all
-    records and keeps every n-th) for in-memory data, resampled streams or too few files.
+    FILE (each worker reads only its own shard files) when the train split is read from
+    at least as many TFRecord files as there are pipelines; DATA (every worker reads all
+    records and keeps every n-th) for in-memory data, resampled streams, too few files and
+    val/test (padded in memory, so every worker gets the same number of full batches).
     """
     if num_input_pipelines <= 1:
         return "OFF"
-    resampled = split == "train" and cfg.data.imbalance.resample != "none"
-    if _streams_records(cfg, resampled) and (
+    resampled = cfg.data.imbalance.resample != "none"
+    if split == "train" and _streams_records(cfg, resampled) and (
         len(tfrecord_io.shard_files(cfg.data.path, split)) >= num_input_pipelines
     ):
         return "FILE"
@@ -132,8 +166,10 @@ def build_dataset(
     training = split == "train"
     augment = augmenter(cfg, spec) if training else None
     resampled = training and cfg.data.imbalance.resample != "none"
+    replicas = _replicas(input_context)
+    padded = not training and replicas > 1
     # Resampling needs the class of every example up front, hence the in-memory arrays.
-    streamed = _streams_records(cfg, resampled)
+    streamed = _streams_records(cfg, resampled) and not padded
 
     policy = shard_policy(
         cfg, split, input_context.num_input_pipelines if input_context is not None else 1
@@ -149,13 +185,19 @@ def build_dataset(
         ds = resampled_train(cfg, arrays.x, arrays.y, spec)  # already shuffled
     elif streamed:
         ds = _records(cfg, split, len(arrays.y), input_context if policy == "FILE" else None)
+    elif padded:
+        ds = padded_split(arrays.x, arrays.y, cfg.data.batch_size * replicas)
     else:
         ds = tf.data.Dataset.from_tensor_slices((arrays.x, arrays.y))
+    examples = int(ds.cardinality())
+    if training and input_context is None and replicas > 1 and examples > 0:
+        # Repeat the pass's first examples up to whole global batches (fit's path).
+        ds = ds.repeat().take(whole_batches(examples, cfg.data.batch_size * replicas))
     if policy == "DATA":
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     batch, parallel = _batch_size(cfg, input_context), _autotune(cfg.data.num_parallel_calls)
     ordered = training and not resampled  # the order is a function of (seed, epoch)
-    examples = int(ds.cardinality())
+    examples = int(ds.cardinality())  # after the top-up and the shard
     ds = ds.batch(order.block_size(cfg.data.shuffle_buffer, batch) if ordered else batch)
     # One vectorized map per batch or block: parse (TFRecords) and weights together (every
     # map adds milliseconds to each epoch's iterator creation).

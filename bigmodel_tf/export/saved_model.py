@@ -4,7 +4,8 @@ Reads the model (which holds its own Normalization, so it takes raw inputs) and 
 ``DataSpec`` (input name and shape); writes ``<export_dir>/<name>/<version>/``, a TF
 Serving model base path: a SavedModel whose ``serving_default`` signature takes one named
 float32 batch and returns ``probabilities`` (float32 [batch, classes]) and ``class_id``
-(int64 [batch]), plus ``assets.extra/tf_serving_warmup_requests``.
+(int64 [batch]; -1 with NaN probabilities for a row with a non-finite value), plus
+``assets.extra/tf_serving_warmup_requests``.
 
 Each export is a new integer version (the highest existing + 1); an existing version is
 never touched. Everything is first written to a hidden ``.tmp-*`` folder next to the
@@ -44,16 +45,29 @@ def next_version(base: str | Path) -> int:
     return max(versions, default=0) + 1
 
 
+NO_CLASS = -1  # class_id of a row the model cannot classify (non-finite input or output)
+
+
 def serving_function(model: keras.Model):
     """The endpoint: a raw float32 batch -> float32 probabilities and int64 class ids.
 
-    The cast keeps the signature float32 for models trained under a mixed precision
-    policy, whose softmax may compute (and return) bfloat16 or float16.
+    A row with a NaN or infinite input value, or whose probabilities are not finite (a
+    huge finite input can overflow inside the model), gets NaN probabilities and class_id
+    ``NO_CLASS`` instead of argmax's silent 0. The cast keeps the signature float32 for
+    models trained under a mixed precision policy, whose softmax may compute (and return)
+    bfloat16 or float16.
     """
 
     def serve(inputs):
         probabilities = tf.cast(model(inputs, training=False), tf.float32)
-        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        rows = tf.reshape(inputs, [tf.shape(inputs)[0], -1])
+        valid = tf.logical_and(tf.reduce_all(tf.math.is_finite(rows), axis=1),
+                               tf.reduce_all(tf.math.is_finite(probabilities), axis=1))
+        class_id = tf.where(
+            valid, tf.argmax(probabilities, axis=-1, output_type=tf.int64),
+            tf.constant(NO_CLASS, tf.int64),
+        )
+        probabilities = tf.where(valid[:, None], probabilities, float("nan"))
         return {"probabilities": probabilities, "class_id": class_id}
 
     return serve

@@ -8,7 +8,8 @@ resume is exact, with DataEpoch (data/order.py) and StopOnPreemption (preemption
 beside it. Added here: the learning rate in the epoch logs (so CSVLogger and
 TensorBoard record it), the loss blow-up guard (blowup.py: rollback, or a typed error where
 Keras' TerminateOnNaN would stop "gracefully" and BackupAndRestore delete its backup), and
-a throughput meter. Order matters: the guard rolls back before the backup is written, and
+a throughput meter. Order matters: the guard rolls back before the backup is written,
+the EMA weights (ema.py) are in the model from validation to just before the backup, and
 the learning-rate logger runs before the loggers that read ``logs``. A non-chief worker of
 a multi-worker run restores from the chief's backup and never writes it (workers.py).
 """
@@ -25,6 +26,7 @@ from bigmodel_tf.evaluation.tensorboard_logging import RunTensorBoard, profile_b
 from bigmodel_tf.training.backup import RunBackup
 from bigmodel_tf.training.blowup import BlowupGuard
 from bigmodel_tf.training.checkpoint_io import BackgroundWriter, BestCheckpoint
+from bigmodel_tf.training.ema import EmaWeights
 from bigmodel_tf.training.optim import current_learning_rate
 from bigmodel_tf.training.preemption import StopOnPreemption
 from bigmodel_tf.training.workers import chief_run_dir
@@ -76,8 +78,13 @@ class ThroughputMeter(keras.callbacks.Callback):
         return self.examples_per_epoch * len(measured) / sum(measured)
 
 
-def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
-    """The configured callback list, in the order Keras must run them."""
+def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int,
+                    validation: keras.callbacks.Callback | None = None) -> list:
+    """The configured callback list, in the order Keras must run them.
+
+    ``validation`` (custom_loop.ReplicaValidation, for fit on several replicas) adds the
+    ``val_`` logs at the epoch end, after the EMA weights are in the model.
+    """
     t = cfg.train
     ckpt = run_dir / "checkpoints"
     chief_backup = chief_run_dir(run_dir) / "checkpoints" / "backup"
@@ -86,9 +93,17 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
         RunBackup(ckpt / "backup", history_csv=run_dir / "history.csv", writer=writer)
         if chief_backup == ckpt / "backup" else RestoreOnlyBackup(chief_backup)
     )
+    ema = EmaWeights() if t.ema else None
     callbacks = [
         ThroughputMeter(examples_per_epoch),
         BlowupGuard(t.blowup_factor, t.max_rollbacks, t.rollback_lr_factor),
+        *(c for c in (ema, validation) if c is not None),
+    ]
+    if t.reduce_on_plateau:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=t.monitor, factor=t.plateau_factor, patience=t.plateau_patience
+        ))
+    callbacks += [
         LearningRateLogger(),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         RunTensorBoard(
@@ -96,10 +111,6 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
             write_graph=True, profile_batch=profile_batch(cfg),
         ),
     ]
-    if t.reduce_on_plateau:
-        callbacks.insert(2, keras.callbacks.ReduceLROnPlateau(
-            monitor=t.monitor, factor=t.plateau_factor, patience=t.plateau_patience
-        ))
     if t.early_stopping_patience > 0:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=t.monitor, patience=t.early_stopping_patience, restore_best_weights=True
@@ -109,5 +120,7 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int) -> list:
     # them after their own on_train_begin (backup.py); DataEpoch keys the data order to
     # the epoch; StopOnPreemption turns SIGTERM into a stop at a batch boundary.
     callbacks.append(BestCheckpoint(ckpt / "best.keras", monitor=t.monitor, writer=writer))
+    if ema is not None:  # the backup snapshots the training weights, not the averages
+        callbacks.append(ema.release())
     backup.peers = list(callbacks)
     return [*callbacks, backup, DataEpoch(), StopOnPreemption()]

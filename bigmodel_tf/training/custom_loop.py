@@ -18,6 +18,9 @@ checkpoints, early stopping, TensorBoard, CSV log, the blow-up guard):
   refused before training starts (runtime.unsupported: they fail under this strategy).
 - logs: Keras' metric variables aggregate across replicas when read, so every worker sees
   the same global loss and accuracy and the callbacks take the same decisions.
+- padding: on several replicas val/test batches are full, padded with zero-weight
+  examples (data/pipeline.py); the test step drops those rows after the forward pass,
+  so the loss and metrics count exactly the split's examples.
 - state: each replica updates BatchNormalization's moving statistics from its own batches;
   at the end of every epoch they are averaged across replicas (exact for the moving mean,
   an exponential average being linear), so validation and the saved model are the same
@@ -96,7 +99,12 @@ def make_test_step(model: keras.Model, strategy: tf.distribute.Strategy):
 
     def replica_step(batch):
         x, y, sample_weight = _unpack(batch)
-        _replica_loss(model, x, y, model(x, training=False), sample_weight)
+        y_pred = model(x, training=False)
+        if sample_weight is not None:  # val/test: drop the zero-weight padding rows
+            real = sample_weight > 0
+            x, y, y_pred = (tf.boolean_mask(t, real) for t in (x, y, y_pred))
+            sample_weight = None
+        _replica_loss(model, x, y, y_pred, sample_weight)
 
     @tf.function(reduce_retracing=True)
     def test_step(batch):
@@ -129,8 +137,12 @@ def _floats(logs: dict) -> dict:
     return {name: float(value) for name, value in logs.items()}
 
 
-def _evaluate(model, test_step, dataset, callbacks) -> dict:
-    """One pass over a distributed dataset; the ``val_`` logs, as fit's validation gives."""
+def _evaluate(model, test_step, dataset, callbacks=None) -> dict:
+    """One pass over a distributed dataset; the ``val_`` logs, as fit's validation gives.
+
+    ``callbacks`` (a CallbackList) get the test hooks, as in fit's own validation.
+    """
+    callbacks = callbacks or keras.callbacks.CallbackList()
     model.reset_metrics()
     callbacks.on_test_begin()
     for step, batch in enumerate(dataset):
@@ -140,6 +152,34 @@ def _evaluate(model, test_step, dataset, callbacks) -> dict:
     logs = _floats(model.get_metrics_result())
     callbacks.on_test_end(logs)
     return {f"val_{name}": value for name, value in logs.items()}
+
+
+class ReplicaValidation(keras.callbacks.Callback):
+    """Validation at each epoch end with this loop's test step, for fit on several replicas.
+
+    Keras' own validation would count the zero-weight padding of the val batches (its
+    loss is weighed by the padded batch size, its compiled metrics ignore sample
+    weights); this step drops the padding, so the ``val_`` logs it adds are those of one
+    device on the same split. Place it before every callback that reads them. As in the
+    loop, the replicas' BatchNormalization statistics are averaged first (each replica
+    would otherwise validate with its own).
+    """
+
+    def __init__(self, cfg, strategy: tf.distribute.Strategy):
+        super().__init__()
+        self._strategy = strategy
+        with strategy.scope():
+            self.data = distributed_dataset(cfg, strategy, "val", repeat=False)
+        self._steps = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Add the epoch's ``val_`` metrics to ``logs``."""
+        if self._steps is None:
+            self._steps = (make_sync_step(self.model, self._strategy),
+                           make_test_step(self.model, self._strategy))
+        sync_step, test_step = self._steps
+        sync_step()
+        logs.update(_evaluate(self.model, test_step, self.data))
 
 
 def distributed_dataset(cfg, strategy: tf.distribute.Strategy, split: str, repeat: bool):
@@ -188,6 +228,8 @@ def fit_distributed(
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
+    if cfg.train.epochs > 0:  # as fit: the EMA weights (train.ema) into the model
+        model.optimizer.finalize_variable_values(model.trainable_variables)
     callback_list.on_train_end(logs)
     return next(c for c in callback_list.callbacks if isinstance(c, keras.callbacks.History))
 

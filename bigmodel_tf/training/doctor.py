@@ -4,9 +4,10 @@
 the configured run: the devices and the strategy the environment selects (runtime.py), the
 replicas, the per-replica and global batch, the learning-rate scaling rule applied, the
 data sharding policy across workers (files → FILE, in-memory → DATA), whether the devices
-compute the configured precision fast, and the known traps (a last batch that leaves a
-replica empty, class weights under a strategy, float16 without fast float16, more
-logical devices than cores, settings that fail or are ignored under the strategy).
+compute the configured precision fast, how a short last batch is topped up for several
+replicas, and the known traps (class weights under a strategy, float16 without fast
+float16, more logical devices than cores, settings that fail or are ignored under the
+strategy).
 ``bigmodel doctor`` prints it without creating a strategy; training logs it at the start.
 """
 
@@ -90,7 +91,7 @@ def _precision(cfg, flags: set[str], capabilities: list) -> list[tuple[str, str]
 
 
 def _batch(cfg, kind: str, replicas: int | None, examples: int) -> list[tuple[str, str]]:
-    """Per-replica and global batch, steps per epoch and the last-batch trap."""
+    """Per-replica and global batch, steps per epoch and the top-up of a short last batch."""
     per_replica = cfg.data.batch_size
     if replicas is None:
         return [("info", f"batch {per_replica} per replica; the global batch is known once "
@@ -100,11 +101,11 @@ def _batch(cfg, kind: str, replicas: int | None, examples: int) -> list[tuple[st
     findings = [("info", f"batch {per_replica} per replica x {replicas} replica(s) = "
                          f"global batch {global_batch}; {steps} steps per epoch over "
                          f"{examples} train examples")]
-    last = examples % global_batch
-    if kind in ("MirroredStrategy", "TPUStrategy") and 0 < last < replicas:
-        findings.append(("warn", f"the last batch of each epoch holds {last} example(s) for "
-                                 f"{replicas} replicas: a replica gets an empty batch (NaN "
-                                 "BatchNormalization statistics); change data.batch_size"))
+    fill = steps * global_batch - examples
+    if kind in ("MirroredStrategy", "TPUStrategy") and replicas > 1 and fill:
+        findings.append(("info", f"the last train batch is topped up with {fill} repeated "
+                                 "example(s) so every replica gets a full batch; val/test "
+                                 "batches are padded with zero-weight examples (not counted)"))
     return findings
 
 

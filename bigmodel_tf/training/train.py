@@ -32,7 +32,7 @@ from bigmodel_tf.run_lock import lock_run_dir
 from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
 from bigmodel_tf.training.checkpoint_io import writes_landed
-from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
+from bigmodel_tf.training.custom_loop import ReplicaValidation, fit_distributed, local_copy
 from bigmodel_tf.training.doctor import log_preflight
 from bigmodel_tf.training.model_choice import resolve_auto_model
 from bigmodel_tf.training.optim import build_optimizer
@@ -139,7 +139,6 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     log_preflight(cfg, strategy, len(splits.train.y))
     with strategy.scope():
         train_ds = build_dataset(cfg, "train")
-        val_ds = build_dataset(cfg, "val")
         steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
         model = build_model(cfg, splits.spec)
         compile_model(cfg, model, steps)
@@ -153,7 +152,13 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
             "training %s (%s parameters) on %d examples: %d steps/epoch at global batch %d",
             cfg.model.name, f"{model.count_params():,}", len(splits.train.y), steps, global_batch,
         )
-        callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch)
+        # Keras' validation on several replicas would count the padding of the val batches
+        # (unpadded, a replica gets an uneven or empty batch): the loop's test step instead.
+        one_replica = strategy.num_replicas_in_sync == 1
+        replica_validation = (None if one_replica or is_multi_worker(strategy)
+                              else ReplicaValidation(cfg, strategy))
+        callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch,
+                                    validation=replica_validation)
         with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
             if is_multi_worker(strategy):
                 # Keras 3's fit fails under this strategy (keras-team/keras#20585).
@@ -161,7 +166,8 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
                 model = local_copy(model)
             else:
                 history = model.fit(
-                    **fit_inputs(train_ds, val_ds), epochs=cfg.train.epochs,
+                    **fit_inputs(train_ds, build_dataset(cfg, "val") if one_replica else None),
+                    epochs=cfg.train.epochs,
                     callbacks=callbacks, verbose=_verbosity(cfg),
                     shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py
                 )

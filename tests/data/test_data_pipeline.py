@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data.pipeline import padded_split
 from bigmodel_tf.errors import ConfigError
 
 
@@ -70,6 +71,35 @@ def test_input_context_gives_per_replica_batches_and_disjoint_shards(make_cfg):
     rows = [{r.tobytes() for r in part} for part in seen]
     assert not rows[0] & rows[1]
     assert len(rows[0] | rows[1]) == len(load_splits(cfg).train.y)
+
+
+@pytest.mark.parametrize("val_fraction", [0.02, 0.047, 0.1])  # 3, 8 and 15 iris examples
+@pytest.mark.parametrize("batch", [8, 16])
+@pytest.mark.parametrize(("pipelines", "replicas"), [(1, 2), (2, 2), (2, 4)])
+def test_eval_splits_give_every_replica_full_batches(make_cfg, val_fraction, batch,
+                                                     pipelines, replicas):
+    """Padded with zero-weight rows: same full batches per replica, each example once."""
+    cfg = make_cfg("data.name=iris", f"data.val_fraction={val_fraction}",
+                   f"data.batch_size={batch}")
+    val = load_splits(cfg).val
+    rows, batches = [], set()
+    for pipeline in range(pipelines):
+        context = tf.distribute.InputContext(pipelines, pipeline, replicas)
+        parts = list(build_dataset(cfg, "val", input_context=context).as_numpy_iterator())
+        batches.add(len(parts))
+        for x, y, w in parts:
+            assert len(y) == batch and set(np.unique(w)) <= {0.0, 1.0}
+            rows += [(r.tobytes(), label)
+                     for r, label, weight in zip(x, y, w, strict=True) if weight]
+    assert len(batches) == 1 and batches.pop() * pipelines % replicas == 0
+    expected = [(r.tobytes(), label) for r, label in zip(val.x, val.y, strict=True)]
+    assert sorted(rows) == sorted(expected)
+
+
+def test_a_one_example_split_pads_to_one_full_batch():
+    x, y = np.ones((1, 4), np.float32), np.array([2], np.int32)
+    (xs, ys, ws), = padded_split(x, y, 16).batch(16).as_numpy_iterator()
+    assert xs.shape == (16, 4) and ys[0] == 2 and ws.tolist() == [1.0] + [0.0] * 15
 
 
 def test_balanced_sample_weights(make_cfg):

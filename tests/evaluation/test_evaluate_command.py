@@ -69,6 +69,17 @@ def test_csv_whose_columns_do_not_match_the_model(csv_run, tmp_path):
     assert_error_contract(proc, "features do not match", "missing ['alcohol']")
 
 
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
+def test_csv_rows_with_non_finite_values_are_an_error(csv_run, tmp_path, bad):
+    path = write_wine_csv(tmp_path / "new.csv", rows=NEW_ROWS)
+    lines = path.read_text().splitlines()
+    lines[3] = ",".join([bad, *lines[3].split(",")[1:]])
+    path.write_text("\n".join(lines) + "\n")
+    proc = evaluate("--run", str(csv_run), "--set", f"data.path={path}", cwd=tmp_path)
+    assert_error_contract(proc, "NaN or infinite value", repr(bad))
+    assert not (csv_run / "evaluations").exists()
+
+
 def test_evaluate_new_csv_rows_into_their_own_folder(csv_run, copy_run, tmp_path, capsys):
     run = copy_run(csv_run)
     before = (run / "metrics.json").read_text()

@@ -63,6 +63,31 @@ def test_signature_matches_model(request, tmp_path, spec_name, make_model, make_
     np.testing.assert_array_equal(out["class_id"].numpy(), expected.argmax(axis=-1))
 
 
+@pytest.mark.parametrize("spec_name", ["image_spec", "tabular_spec"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e38])
+def test_a_row_with_a_non_finite_value_gets_no_class(
+    request, tmp_path, spec_name, bad, make_model, make_inputs
+):
+    """NaN/inf inputs (or a huge one that overflows) give class -1 and NaN probabilities;
+    the other rows of the batch are served as before."""
+    spec = request.getfixturevalue(spec_name)
+    model = make_model(spec)
+    if bad == 1e38:  # weights large enough that a huge input overflows the logits
+        model.layers[-1].kernel.assign(np.full(model.layers[-1].kernel.shape, 1e3, "float32"))
+    x = make_inputs(spec, 3)
+    x.reshape(3, -1)[1, 0] = bad
+    path = export_serving_model(model, spec, tmp_path, "m")
+
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = signature(**{spec.input_name: tf.constant(x)})
+
+    probabilities, class_id = out["probabilities"].numpy(), out["class_id"].numpy()
+    assert class_id[1] == -1 and np.isnan(probabilities[1]).all()
+    expected = model.predict(x[[0, 2]], verbose=0)
+    np.testing.assert_allclose(probabilities[[0, 2]], expected, rtol=1e-6)
+    np.testing.assert_array_equal(class_id[[0, 2]], expected.argmax(axis=1))
+
+
 def test_signature_info_describes_the_contract(tmp_path, tabular_spec, make_model):
     path = export_serving_model(make_model(tabular_spec), tabular_spec, tmp_path, "m")
     assert signature_info(path) == {

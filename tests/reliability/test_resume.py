@@ -60,3 +60,17 @@ def test_sigterm_keeps_the_backup_exits_75_and_resumes(tmp_path, reference_run):
     assert "preempted by SIGTERM" in stopped.stderr
     assert "Traceback" not in stopped.stderr
     assert "Epoch 5/6" not in resumed.stdout and "Epoch 6/6" in resumed.stdout
+
+
+def test_sigkill_with_ema_resumes_to_identical_weights(tmp_path):
+    """The backup holds the training weights and their averages, not the swapped-in EMA
+    weights that validation and early stopping see: a resume continues the same run."""
+    ema = ("train.ema=true", "train.ema_momentum=0.8")
+    reference = train_experiment(tmp_path, "reference", *ema)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    stopped = train_experiment(tmp_path, "run", *ema, killer=(4, -1, "KILL"))
+    assert stopped.returncode == -9
+    resumed = train_experiment(tmp_path, "run", *ema)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Epoch 4/6" not in resumed.stdout and "Epoch 5/6" in resumed.stdout
+    assert_same_weights(tmp_path / "run", tmp_path / "reference")

@@ -64,13 +64,15 @@ def test_sqrt_scaling():
     assert optim.scaled_learning_rate(cfg, 4) == pytest.approx(0.02)
 
 
-def test_a_last_batch_smaller_than_the_replicas_is_a_warning():
-    # 1000 = 7 * 128 + 104 is fine; 1025 = 8 * 128 + 1 leaves three replicas empty.
-    assert not any(ln.startswith("warn") for ln in findings(
-        ["data.batch_size=32"], kind="MirroredStrategy", replicas=4, examples=1000))
+def test_a_short_last_batch_on_several_replicas_is_topped_up_not_a_warning():
+    # 1025 = 8 * 128 + 1: the last batch would leave three replicas empty; it is topped up.
     lines = findings(["data.batch_size=32"], kind="MirroredStrategy", replicas=4,
                      examples=1025)
-    assert any(ln.startswith("warn the last batch of each epoch holds 1 example") for ln in lines)
+    assert not any(ln.startswith("warn") for ln in lines)
+    assert any(ln.startswith("info the last train batch is topped up with 127 repeated")
+               for ln in lines)
+    assert not any("topped up" in ln for ln in findings(
+        ["data.batch_size=32"], kind="MirroredStrategy", replicas=4, examples=1024))
 
 
 @pytest.mark.parametrize(
