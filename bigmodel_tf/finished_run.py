@@ -12,7 +12,7 @@ further on:
 - data_spec.json is a data spec, history.csv a per-epoch history, threshold.json (binary
   tasks) a threshold.
 
-``load_model()`` loads model.keras (checked against the manifest and loaded safely by
+``load_verified_model()`` loads model.keras (checked against the manifest and loaded safely by
 loading.py) and checks it against data_spec.json; ``check_data_unchanged()`` compares the
 files of ``data.path`` with the fingerprint recorded at training time
 (data/fingerprint.py); ``check_data(cfg.data, spec)`` checks loaded data against the
@@ -189,7 +189,7 @@ class RunDir:
                 f"model and metrics are of the old data: retrain with {RETRAIN}, or "
                 f"evaluate the new data with `bigmodel evaluate --run {self.path} --out DIR`")
 
-    def load_model(self, compile: bool = True):
+    def load_verified_model(self, compile: bool = True):
         """model.keras, checked against the manifest and data_spec.json, loaded safely."""
         from bigmodel_tf.loading import load_keras_model
 

@@ -159,7 +159,7 @@ def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
         cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])  # as training does
     keras.utils.set_random_seed(cfg.seed)
     tf_keras.utils.set_random_seed(cfg.seed)
-    spec, model = run.spec, run.load_model(compile=False)
+    spec, model = run.spec, run.load_verified_model(compile=False)
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
     test = splits.test

@@ -49,7 +49,7 @@ def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None) -> 
         run.check_data_unchanged()
     else:
         check_claimable(out_dir, KIND)
-    model = run.load_model()
+    model = run.load_verified_model()
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
     previous = run.metrics

@@ -17,7 +17,7 @@ from bigmodel_tf.finished_run import RunDir
 
 def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
     """Export a checked run's model to ``<export.dir>/<export.name>/<next version>``."""
-    model = run.load_model()
+    model = run.load_verified_model()
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
     warmup = splits.test.x[: cfg.export.warmup_examples]

@@ -133,7 +133,8 @@ def measure_peak_bytes(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: 
 
     TensorFlow's allocator counts every live tensor, the variables and optimizer slots
     included; ``x`` and ``y`` (kept in memory as the data source) count too, so pass a
-    single batch.
+    single batch. The allocator must keep statistics: a GPU's does; on a CPU, TensorFlow's
+    BFC allocator (``TF_CPU_ALLOCATOR_USE_BFC=true`` before TensorFlow starts) does.
     """
     device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
     data = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(batch).take(steps)

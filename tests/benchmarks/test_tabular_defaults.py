@@ -45,7 +45,7 @@ def test_the_suite_reports_the_network_beside_the_best_baseline(tmp_path):
     assert 0.8 < row["network"]["accuracy"]["mean"] <= 1 and row["network"]["accuracy"]["sd"] == 0
     result = {"machine": {"cpu": "x", "cores": 2, "memory_gb": 1, "tensorflow": "t",
                           "keras": "k"}, "load_average_before": [0], "load_average_after": [0],
-              "repeats": 1, "command": "c", "must_show": {},
+              "repeats": 1, "command": "c", "targets": {},
               "suites": {"tabular_defaults": {"seeds": [0], "rows": [row]}}}
     text = markdown(result)
     assert "## Tabular defaults (test split; mean ± sd over seeds [0])" in text

@@ -103,8 +103,11 @@ def test_reports_and_exports(cnn):
     assert all(f"`{name}`" in table for name in report["variants"])
     assert (folder / "size_vs_accuracy.png").stat().st_size > 10_000
     assert list((folder / "tensorboard").rglob("events.out.tfevents.*"))
-    assert not [p for p in (*run_dir.iterdir(), *tflite_json.parents[1].iterdir())
-                if p.name.startswith(".")]
+    # Hidden entries: only the run's lock and the version folders the links point at.
+    entries = [*run_dir.iterdir(), *tflite_json.parents[1].iterdir()]
+    targets = {p.resolve() for p in entries if p.is_symlink()}
+    assert [p.name for p in entries if p.name.startswith(".") and p.resolve() not in targets
+            ] == [".bigmodel.lock"]
     verify_folder(tflite_json.parent)  # manifest.json lists every file with its sha256
     served = tf.saved_model.load(str(root / "saved_models" / "digits_cnn_pruned" / "1"))
     outputs = served.signatures["serving_default"](image=tf.zeros([2, 8, 8, 1]))

@@ -76,7 +76,8 @@ def test_csv_rows_with_non_finite_values_are_an_error(csv_run, tmp_path, bad):
     lines[3] = ",".join([bad, *lines[3].split(",")[1:]])
     path.write_text("\n".join(lines) + "\n")
     proc = evaluate("--run", str(csv_run), "--set", f"data.path={path}", cwd=tmp_path)
-    assert_error_contract(proc, "NaN or infinite value", repr(bad))
+    assert_error_contract(proc, "column 'alcohol', line 4", repr(bad),
+                          "is NaN" if bad == "nan" else "is infinite")
     assert not (csv_run / "evaluations").exists()
 
 
@@ -119,7 +120,7 @@ def test_an_out_folder_not_made_by_evaluate_is_refused_before_any_work(digits_ru
     def no_work(run, compile=True):
         raise AssertionError("evaluate loaded the model before refusing")
 
-    monkeypatch.setattr(RunDir, "load_model", no_work)
+    monkeypatch.setattr(RunDir, "load_verified_model", no_work)
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "config.yaml").write_text("mine")

@@ -174,7 +174,8 @@ def test_mixed_precision_model_exports_float32(
 def test_export_for_config(tmp_path, image_spec, make_model, make_inputs):
     model = make_model(image_spec)
     examples = make_inputs(image_spec, 10)
-    cfg = config.from_dict({"export": {"dir": str(tmp_path), "warmup_examples": 3}})
+    cfg = config.from_dict({"model": {"name": "cnn"},
+                           "export": {"dir": str(tmp_path), "warmup_examples": 3}})
 
     path = export_for_config(cfg, model, image_spec, examples)
 
