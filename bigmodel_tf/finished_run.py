@@ -141,7 +141,7 @@ class RunDir:
     @cached_property
     def history(self) -> dict[str, list[float]]:
         """history.csv as columns, one value per epoch."""
-        from bigmodel_tf.evaluation.history import read_history
+        from bigmodel_tf.history import read_history
 
         self._text(HISTORY)  # missing or unreadable
         try:
@@ -162,7 +162,7 @@ class RunDir:
                 f"{config_hash(self.config)} is not the {recorded} recorded in {MANIFEST}); "
                 f"restore it, or train a new run with `bigmodel train --config "
                 f"{self.path / CONFIG} --run-dir NEW_DIR`")
-        from bigmodel_tf.export.manifest import sha256_file
+        from bigmodel_tf.manifest import sha256_file
 
         for name in SHA_CHECKED:
             self._text(name)  # missing or unreadable

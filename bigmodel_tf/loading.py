@@ -5,7 +5,7 @@ model or a SavedModel is loaded without Keras' safe mode, and a config may name 
 from any module. ``load_keras_model`` therefore, before Keras sees the file:
 
 1. refuses every format but ``.keras`` (by name and by content: a zip archive);
-2. checks the file's sha256 against the ``manifest.json`` next to it (export/manifest.py);
+2. checks the file's sha256 against the ``manifest.json`` next to it (manifest.py);
 3. reads ``config.json`` from the archive without deserializing anything and refuses a
    Lambda layer (or any ``__lambda__`` function), a class from a module outside Keras and
    this package, and a registered class of another package;
@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 
 from bigmodel_tf.errors import ArtifactError
-from bigmodel_tf.export.manifest import verify_file
+from bigmodel_tf.manifest import verify_file
 
 FORBIDDEN_CLASSES = {"Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda"}
 OWN_PACKAGE = "bigmodel_tf"

@@ -19,7 +19,7 @@ import numpy as np
 from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.config import export_name
 from bigmodel_tf.data import load_splits
-from bigmodel_tf.export.manifest import verify_folder
+from bigmodel_tf.manifest import verify_folder
 
 
 def run_tflite(cfg) -> dict:

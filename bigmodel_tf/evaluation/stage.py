@@ -23,12 +23,12 @@ from bigmodel_tf.evaluation.calibration import reliability_bins
 from bigmodel_tf.evaluation.cv import run_cross_validation
 from bigmodel_tf.evaluation.data_size import data_size_curve
 from bigmodel_tf.evaluation.diagnosis import diagnose
-from bigmodel_tf.evaluation.history import read_history
 from bigmodel_tf.evaluation.interpret import run_interpretation
 from bigmodel_tf.evaluation.metrics import SPLIT_NAMES, classification_metrics, predict_splits
 from bigmodel_tf.evaluation.plots import save_figure
 from bigmodel_tf.evaluation.report import render_report, write_report
 from bigmodel_tf.evaluation.tensorboard_logging import log_evaluation
+from bigmodel_tf.history import read_history
 
 log = logging.getLogger("bigmodel_tf.evaluation")
 PLOTS = "plots"

@@ -29,8 +29,8 @@ from tensorflow.core.protobuf import saved_model_pb2
 from bigmodel_tf.config import ExperimentConfig, export_name
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export.client import SIGNATURE_NAME
-from bigmodel_tf.export.manifest import write_manifest
 from bigmodel_tf.export.warmup import write_warmup_file
+from bigmodel_tf.manifest import write_manifest
 
 # Another exporter may claim the same version between our look-up and rename; retry then.
 _PUBLISH_ATTEMPTS = 10

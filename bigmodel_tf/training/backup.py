@@ -33,7 +33,7 @@ import keras
 import numpy as np
 
 from bigmodel_tf.errors import RunDirError
-from bigmodel_tf.export.manifest import sha256_file
+from bigmodel_tf.manifest import sha256_file
 from bigmodel_tf.training.checkpoint_io import BackgroundWriter, VariableReader
 
 log = logging.getLogger("bigmodel_tf.training")

@@ -25,8 +25,8 @@ from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.data.fingerprint import data_fingerprint
 from bigmodel_tf.evaluation.stage import run_evaluation
 from bigmodel_tf.export import export_for_config
-from bigmodel_tf.export.manifest import write_manifest
 from bigmodel_tf.finished_run import RunDir
+from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.models import build_model
 from bigmodel_tf.run_lock import lock_run_dir
 from bigmodel_tf.training.backup import remove_backup

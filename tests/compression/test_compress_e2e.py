@@ -16,7 +16,7 @@ import tensorflow as tf
 from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import load_splits
-from bigmodel_tf.export.manifest import verify_folder
+from bigmodel_tf.manifest import verify_folder
 from tests.compression.conftest import train_and_compress
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import pytest
 
 from bigmodel_tf.cli import main
 from bigmodel_tf.compression import run as compression_run
-from bigmodel_tf.export.manifest import verify_folder
+from bigmodel_tf.manifest import verify_folder
 from tests.compression.conftest import LEAN_TRAINING
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ import pytest
 from bigmodel_tf.cli import main
 from bigmodel_tf.config import load_config, save_config
 from bigmodel_tf.data import load_splits
-from bigmodel_tf.export.manifest import write_manifest
+from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.run_lock import LOCK_FILE, lock_run_dir
 from tests.evaluation.wine_csv import TRAIN_ROWS, write_wine_csv
 

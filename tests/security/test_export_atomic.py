@@ -10,9 +10,10 @@ import textwrap
 
 import pytest
 
-from bigmodel_tf.export import manifest, saved_model
-from bigmodel_tf.export.manifest import verify_folder
+from bigmodel_tf import manifest
+from bigmodel_tf.export import saved_model
 from bigmodel_tf.export.saved_model import export_serving_model
+from bigmodel_tf.manifest import verify_folder
 
 
 def versions(base):

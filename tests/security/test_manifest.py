@@ -11,15 +11,15 @@ import tensorflow as tf
 from bigmodel_tf.benchmarks.tflite import run_tflite
 from bigmodel_tf.config import config_hash, export_name, replace
 from bigmodel_tf.errors import ArtifactError
-from bigmodel_tf.export.manifest import (
+from bigmodel_tf.export.saved_model import export_serving_model
+from bigmodel_tf.loading import load_keras_model
+from bigmodel_tf.manifest import (
     MANIFEST,
     sha256_file,
     verify_file,
     verify_folder,
     write_manifest,
 )
-from bigmodel_tf.export.saved_model import export_serving_model
-from bigmodel_tf.loading import load_keras_model
 
 
 def flip_a_byte(path, offset=-100):

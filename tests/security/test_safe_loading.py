@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from bigmodel_tf.errors import ArtifactError
-from bigmodel_tf.export.manifest import write_manifest
 from bigmodel_tf.loading import check_config, load_keras_model
+from bigmodel_tf.manifest import write_manifest
 
 
 def save_with_manifest(model, folder, cfg=None):
