@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bigmodel_tf.evaluation.files import write_text
 from bigmodel_tf.evaluation.subruns import SUMMARY_METRICS, summary_metrics, train_subrun
+from bigmodel_tf.io import atomic_write
 
 
 def _aggregate(folds: list[dict], statistic) -> dict:
@@ -56,7 +56,7 @@ def write_cv_table(summary: dict, path: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=["fold", "epochs_run", *columns])
     writer.writeheader()
     writer.writerows(rows)
-    write_text(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def run_cross_validation(cfg, run_dir: Path) -> dict:

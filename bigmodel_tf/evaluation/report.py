@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bigmodel_tf.evaluation import report_sections as sections
-from bigmodel_tf.evaluation.files import write_text
 from bigmodel_tf.evaluation.metrics import SPLIT_NAMES
 from bigmodel_tf.evaluation.report_tables import METRIC_LABELS, figure, fmt, join, table
+from bigmodel_tf.io import atomic_write
 
 
 def _summary(cfg, result: dict, name: str) -> str:
@@ -137,4 +137,4 @@ def render_report(cfg, spec, result: dict, context: dict) -> str:
 
 def write_report(text: str, run_dir: Path) -> Path:
     """Write report.md into the run directory (atomically)."""
-    return write_text(run_dir / "report.md", text)
+    return atomic_write(run_dir / "report.md", text)

@@ -41,7 +41,8 @@ def subrun_config(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConf
 def _finished(cfg: ExperimentConfig, run_dir: Path) -> dict | None:
     """metrics.json of a finished sub-run trained with ``cfg`` up to evaluation.* keys."""
     # Imported here: the training stage imports this stage to evaluate its runs.
-    from bigmodel_tf.training.run_dir import config_differences, read_json
+    from bigmodel_tf.io import read_json
+    from bigmodel_tf.training.run_dir import config_differences
 
     if not (run_dir / "metrics.json").exists():
         return None

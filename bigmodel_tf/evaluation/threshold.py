@@ -17,7 +17,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from bigmodel_tf.errors import ConfigError
-from bigmodel_tf.evaluation.files import write_json
+from bigmodel_tf.io import write_json
 
 DEFAULT_THRESHOLD = 0.5
 

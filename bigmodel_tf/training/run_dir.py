@@ -10,7 +10,6 @@ renamed into place so that nothing is left half-written.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -101,23 +100,6 @@ def _move_aside(run_dir: Path) -> Path:
         target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}-{suffix}")
     os.rename(run_dir, target)
     return target
-
-
-def write_json(path: Path, content: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(content, indent=2, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    """Read a JSON file written by ``write_json``; a missing or bad file is a RunDirError."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunDirError(f"{path}: not found") from None
-    except (OSError, json.JSONDecodeError):
-        raise RunDirError(f"{path}: unreadable or not valid JSON") from None
 
 
 _SKIPSET_TYPES = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer",

@@ -26,6 +26,7 @@ from bigmodel_tf.data.fingerprint import data_fingerprint
 from bigmodel_tf.evaluation.stage import run_evaluation
 from bigmodel_tf.export import export_for_config
 from bigmodel_tf.finished_run import RunDir
+from bigmodel_tf.io import write_json
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.models import build_model
 from bigmodel_tf.run_lock import lock_run_dir
@@ -36,7 +37,7 @@ from bigmodel_tf.training.custom_loop import ReplicaValidation, fit_distributed,
 from bigmodel_tf.training.doctor import log_preflight
 from bigmodel_tf.training.model_choice import resolve_auto_model
 from bigmodel_tf.training.optim import build_optimizer
-from bigmodel_tf.training.run_dir import run_state, save_model, write_json
+from bigmodel_tf.training.run_dir import run_state, save_model
 from bigmodel_tf.training.runtime import configure_runtime, is_multi_worker
 from bigmodel_tf.training.workers import for_this_worker
 

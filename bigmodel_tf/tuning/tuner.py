@@ -29,8 +29,8 @@ from keras_tuner.engine.trial import TrialStatus
 
 from bigmodel_tf.config import ExperimentConfig, replace
 from bigmodel_tf.errors import ConfigError, UserError
+from bigmodel_tf.io import read_json, write_json
 from bigmodel_tf.training import run_train
-from bigmodel_tf.training.run_dir import read_json, write_json
 from bigmodel_tf.tuning import hparams
 from bigmodel_tf.tuning.isolation import isolated_trial
 from bigmodel_tf.tuning.settings import metric_value

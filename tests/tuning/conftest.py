@@ -13,8 +13,8 @@ import signal
 import pytest
 
 from bigmodel_tf.errors import TrainingDivergedError
+from bigmodel_tf.io import write_json
 from bigmodel_tf.training import TrainResult
-from bigmodel_tf.training.run_dir import write_json
 from bigmodel_tf.tuning import tuner as tuner_module
 from bigmodel_tf.tuning.settings import load_tune_config
 
