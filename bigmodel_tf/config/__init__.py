@@ -22,7 +22,14 @@ from bigmodel_tf.config.experiment import (
     ExportConfig,
     TuneConfig,
 )
-from bigmodel_tf.config.loader import from_dict, load_config, parse_overrides, read_yaml, replace
+from bigmodel_tf.config.loader import (
+    from_dict,
+    load_config,
+    parse_overrides,
+    read_yaml,
+    replace,
+    with_changes,
+)
 from bigmodel_tf.config.saving import (
     PROVENANCE_KEYS,
     config_hash,
@@ -73,4 +80,5 @@ __all__ = [
     "run_name",
     "save_config",
     "to_dict",
+    "with_changes",
 ]

@@ -296,5 +296,21 @@ def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] 
 
 
 def replace(cfg: ExperimentConfig, overrides: typing.Iterable[str]) -> ExperimentConfig:
-    """A validated copy of ``cfg`` with dotted ``KEY=VALUE`` overrides applied."""
+    """A validated copy of ``cfg`` with dotted ``KEY=VALUE`` overrides (``--set`` text)."""
     return from_dict(_merge(to_dict(cfg), parse_overrides(overrides)))
+
+
+def with_changes(cfg: ExperimentConfig, changes: typing.Mapping[str, Any]) -> ExperimentConfig:
+    """A validated copy of ``cfg`` with typed values at dotted keys (the edits code makes).
+
+    ``with_changes(cfg, {"data.cache_dir": path, "train.cv_folds": 0})``: every key must
+    exist and every value must fit its field, exactly as in a config file (ConfigError).
+    """
+    nested: dict = {}
+    for key, value in changes.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return from_dict(_merge(to_dict(cfg), nested))
