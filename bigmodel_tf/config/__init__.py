@@ -48,6 +48,7 @@ from bigmodel_tf.config.sections import (
     ModelConfig,
     RuntimeConfig,
     SyntheticConfig,
+    TaskConfig,
     TrainConfig,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "ModelConfig",
     "RuntimeConfig",
     "SyntheticConfig",
+    "TaskConfig",
     "TrainConfig",
     "TuneConfig",
     "config_hash",

@@ -15,6 +15,7 @@ from bigmodel_tf.config.sections import (
     EvaluationConfig,
     ModelConfig,
     RuntimeConfig,
+    TaskConfig,
     TrainConfig,
     num_range,
 )
@@ -136,6 +137,7 @@ class ExperimentConfig:
     seed: int = field(default=42, metadata=num_range(0, 2**31 - 1))
     run_name: str | None = None  # default: "<data>-<model>-<config hash>"
     data: DataConfig = field(default_factory=DataConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)

@@ -90,6 +90,20 @@ class DataConfig:
 
 
 @dataclass
+class TaskConfig:
+    """What the labels are (bigmodel_tf/tasks/): the head, loss, metrics and outputs follow.
+
+    ``auto`` is resolved from the train labels before a run starts (strings or few distinct
+    integers: classification; floats with many distinct values: regression), logged, and
+    recorded in the saved config.
+    """
+
+    name: Literal["auto", "classification", "regression"] = "auto"
+    loss: Literal["auto", "crossentropy", "mse", "huber"] = "auto"  # auto: the task's default
+    huber_delta: float = field(default=1.0, metadata=num_range(1e-6, 1e6))  # loss=huber
+
+
+@dataclass
 class ModelConfig:
     """Which zoo model to build and its architecture options.
 
