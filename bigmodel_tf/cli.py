@@ -123,7 +123,7 @@ def _train(args) -> int:
     """``bigmodel train``: validate the config, train, print where everything went."""
     cv = [f"train.cv_folds={args.cv}"] if args.cv is not None else []
     cfg = load_config(args.config, [*args.overrides, *cv])  # before TensorFlow is imported
-    from bigmodel_tf.training import run_train
+    from bigmodel_tf.experiments import run
     from bigmodel_tf.training.model_choice import resolve_auto_model
     from bigmodel_tf.training.preemption import handle_sigterm
     from bigmodel_tf.training.run_dir import resolve_run_dir, set_aside
@@ -136,7 +136,7 @@ def _train(args) -> int:
     if args.workers is not None or args.cluster:
         return _train_workers(args, cfg, [*args.overrides, *cv], run_dir)
     with handle_sigterm():  # SIGTERM: keep the backup, exit 75 (preemption.py)
-        result = run_train(cfg, run_dir)
+        result = run(cfg, run_dir)
     test = result.metrics["test"]
     verb = "was already finished" if result.already_finished else "finished"
     print(f"run {run_dir} {verb}: test accuracy {test['accuracy']:.4f}, "
@@ -165,10 +165,11 @@ def _evaluate(args) -> int:
     run = RunDir(args.run)
     evaluation_config(run.config, args.overrides)  # a wrong --set fails fast
     run.check_finished()
-    from bigmodel_tf.evaluation.command import evaluate_run
+    from bigmodel_tf.experiments.evaluate import evaluate_finished
 
     with lock_run_dir(run.path):  # it writes into the run (or RUN/evaluations/)
-        out, metrics = evaluate_run(run, args.overrides, Path(args.out) if args.out else None)
+        out, metrics = evaluate_finished(run, args.overrides,
+                                         Path(args.out) if args.out else None)
     test = metrics["test"]
     print(f"evaluated {run.path} into {out}: test accuracy {test['accuracy']:.4f}, "
           f"f1_macro {test['f1_macro']:.4f}, roc_auc {test['roc_auc']}, "
@@ -249,10 +250,10 @@ def _compress(args) -> int:
     run = RunDir(args.run)
     cfg = replace(run.config, args.overrides)  # before TensorFlow is imported
     run.check_finished()
-    from bigmodel_tf.compression import run_compress
+    from bigmodel_tf.compression import compress
 
     with lock_run_dir(run.path):  # it writes RUN/compression/
-        result = run_compress(cfg, run)
+        result = compress(cfg, run)
     for name, entry in result.report["variants"].items():
         print(f"{name}: {entry['bytes']:,} bytes (gzip {entry['gzip_bytes']:,}), test accuracy "
               f"{entry['test']['accuracy']:.4f}, {entry['latency_ms']:.3f} ms/example, "

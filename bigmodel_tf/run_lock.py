@@ -7,7 +7,10 @@ releases the lock when its process ends, however it ends, so a killed run leaves
 stale lock behind. ``train --workers N`` takes the lock in the launcher and hands it to
 the chief (the process that writes the run directory) as an inherited file descriptor
 named in ``BIGMODEL_RUN_LOCK_FD``; the other workers lock their own folders under
-``workers/``. No TensorFlow here.
+``workers/``. ``keep_lock(run_dir)`` keeps the lock that the code inside it takes until
+the block ends: the experiments layer holds a run locked from training to metrics.json,
+while the training stage still takes the lock only once it starts writing (a failed start
+leaves nothing behind). No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from bigmodel_tf.errors import RunDirError
 
 LOCK_FILE = ".bigmodel.lock"
 INHERITED_LOCK_ENV = "BIGMODEL_RUN_LOCK_FD"
+# Run directories inside a keep_lock block -> the descriptors of the locks taken there.
+_kept: dict[Path, list[int]] = {}
 
 
 def _holder(path: Path) -> str:
@@ -62,12 +67,34 @@ def acquire(run_dir: Path) -> int:
 
 @contextlib.contextmanager
 def lock_run_dir(run_dir: Path) -> Iterator[None]:
-    """Hold the run directory's lock for the block (a RunDirError if another holds it)."""
-    if _inherited(run_dir / LOCK_FILE) is not None:
-        yield  # the launcher holds it for this process
+    """Hold the run directory's lock for the block (a RunDirError if another holds it);
+    inside ``keep_lock(run_dir)`` it stays held until that block ends."""
+    kept = _kept.get(Path(run_dir).resolve())
+    if kept or _inherited(run_dir / LOCK_FILE) is not None:
+        yield  # this process holds it already (kept, or inherited from the launcher)
         return
     fd = acquire(run_dir)
+    if kept is not None:
+        kept.append(fd)  # released when keep_lock's block ends
+        yield
+        return
     try:
         yield
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def keep_lock(run_dir: Path) -> Iterator[None]:
+    """Keep the lock that ``lock_run_dir`` takes on ``run_dir`` inside the block until the
+    block ends; takes none itself, so nothing is created unless the code inside locks."""
+    key = Path(run_dir).resolve()
+    if key in _kept:
+        yield
+        return
+    _kept[key] = []
+    try:
+        yield
+    finally:
+        for fd in _kept.pop(key):
+            os.close(fd)

@@ -26,7 +26,7 @@ from bigmodel_tf.benchmarks.timing import TimedCallback, fit_epoch_seconds
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.callbacks import build_callbacks
-from bigmodel_tf.training.train import compile_model
+from bigmodel_tf.training.trainer import compile_model
 
 
 def compiled_model(cfg, steps_per_epoch: int) -> keras.Model:

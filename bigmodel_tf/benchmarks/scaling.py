@@ -23,7 +23,7 @@ from bigmodel_tf.config import load_config, save_config
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.runtime import configure_runtime
-from bigmodel_tf.training.train import compile_model
+from bigmodel_tf.training.trainer import compile_model
 from bigmodel_tf.training.workers import usable_cores
 
 RESULT_PREFIX = "SCALING "

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.datasets import load_wine
 
 from bigmodel_tf.config import ExperimentConfig, from_dict, replace
-from bigmodel_tf.training import run_train
+from bigmodel_tf.experiments import run
 
 DATA_SETS = ("wine", "iris", "breast_cancer", "wine_csv")
 ALL_BASELINES = "[logistic_regression,svm,random_forest,gradient_boosting]"
@@ -75,7 +75,7 @@ def measure_data_set(data_set: str, seeds: list[int], work_dir: Path) -> dict:
     for seed in seeds:
         cfg = replace(default_config(data_set, seed, work_dir),
                       [f"evaluation.baselines={ALL_BASELINES}"])
-        result = run_train(cfg, work_dir / f"{data_set}-seed{seed}")
+        result = run(cfg, work_dir / f"{data_set}-seed{seed}")
         network.append(result.metrics["test"])
         for row in result.metrics["baselines"]:
             if "test" in row:

@@ -15,7 +15,7 @@ import time
 import keras
 import tensorflow as tf
 
-from bigmodel_tf.training.train import fit_inputs
+from bigmodel_tf.training.trainer import fit_inputs
 
 
 class EpochTimer(keras.callbacks.Callback):

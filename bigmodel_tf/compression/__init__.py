@@ -1,6 +1,6 @@
 """Compression stage: TF-MOT pruning and QAT through the tf_keras bridge, TFLite, LiteRT.
 
-``run_compress(cfg, run) -> CompressResult`` reads a finished run (a ``RunDir``) and
+``compress(cfg, run) -> CompressResult`` reads a finished run (a ``RunDir``) and
 writes every TFLite variant with compression.json under
 ``<export.dir>/<export.name>/tflite/`` and the report (table, plot) under
 ``<run_dir>/compression/``. Modules, one concern each:
@@ -9,6 +9,6 @@ writes every TFLite variant with compression.json under
 and ``run`` (the entry).
 """
 
-from bigmodel_tf.compression.run import CompressResult, run_compress
+from bigmodel_tf.compression.run import CompressResult, compress
 
-__all__ = ["CompressResult", "run_compress"]
+__all__ = ["CompressResult", "compress"]

@@ -1,6 +1,6 @@
 """The compression report: compression.json, a Markdown table and a size-vs-accuracy plot.
 
-Reads the report dict that ``run_compress`` assembles (reference Keras model, pruning and
+Reads the report dict that ``compress`` assembles (reference Keras model, pruning and
 QAT summaries, one entry per TFLite variant); writes ``compression.json`` (next to the
 .tflite files), ``report.md`` and ``size_vs_accuracy.png`` (in the run's compression/
 folder). Sizes are compared with the float32 Keras weights file (``.weights.h5``, no

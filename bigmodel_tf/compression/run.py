@@ -1,4 +1,4 @@
-"""The compress stage: ``run_compress(cfg, run) -> CompressResult``.
+"""The compress stage: ``compress(cfg, run) -> CompressResult``.
 
 Reads a finished run through ``finished_run.RunDir`` (model.keras, data_spec.json, the
 config's data, checked unchanged since training) and
@@ -40,8 +40,8 @@ from bigmodel_tf.compression.tflite_convert import (
     representative_examples,
     write_saved_model,
 )
-from bigmodel_tf.config import ExperimentConfig, export_name, replace, to_dict
-from bigmodel_tf.data import load_splits
+from bigmodel_tf.config import ExperimentConfig, export_name, to_dict
+from bigmodel_tf.data import load_splits, with_run_cache
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.evaluation.metrics import classification_metrics
 from bigmodel_tf.export import export_serving_model
@@ -143,7 +143,7 @@ def _variants(cfg, sources: dict, spec: DataSpec, test, out_dir: Path, report: d
     return entries
 
 
-def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
+def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     """Prune, quantize and convert a checked finished run's model; measure every variant.
 
     Its accuracy figures are measured on the run's test split, so the run's data must be
@@ -155,8 +155,7 @@ def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     report_dir = run_dir / "compression"
     for final in (tflite_dir, report_dir):
         check_replaceable(final, KIND)
-    if cfg.data.cache == "file" and not cfg.data.cache_dir:
-        cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])  # as training does
+    cfg = with_run_cache(cfg, run_dir)  # the cache folder training used
     keras.utils.set_random_seed(cfg.seed)
     tf_keras.utils.set_random_seed(cfg.seed)
     spec, model = run.spec, run.load_verified_model(compile=False)

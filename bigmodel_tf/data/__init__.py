@@ -6,7 +6,7 @@ input_context=None) -> tf.data.Dataset`` and ``convert_to_tfrecord(cfg, out_dir)
 """
 
 from bigmodel_tf.data.convert import convert_to_tfrecord
-from bigmodel_tf.data.pipeline import build_dataset
+from bigmodel_tf.data.pipeline import build_dataset, with_run_cache
 from bigmodel_tf.data.registry import LOADERS
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.data.splits import SplitArrays, Splits, load_splits
@@ -19,4 +19,5 @@ __all__ = [
     "build_dataset",
     "convert_to_tfrecord",
     "load_splits",
+    "with_run_cache",
 ]

@@ -8,7 +8,7 @@ it up by one) and shuffles with ``stateless_shuffle`` keyed by (seed, pass, bloc
 ``DataEpoch`` callback sets every counter to the epoch a fit starts at (0, or the epoch a
 resume starts from); later passes count themselves, also when Keras keeps one iterator
 over the repeated dataset and prefetches into the next pass before the epoch begins
-(training/train.py ``fit_inputs``). So epoch k sees the same batches in an uninterrupted
+(training/trainer.py ``fit_inputs``). So epoch k sees the same batches in an uninterrupted
 run and in a resumed one; a consumer without the callback still gets a new order on
 every pass.
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import ExperimentConfig, with_changes
 from bigmodel_tf.data import order, tfrecord_io
 from bigmodel_tf.data.augment import augmenter
 from bigmodel_tf.data.imbalance import class_weights, resampled_train
@@ -143,6 +143,13 @@ def _cache(
         if input_context is not None else ""
     )
     return ds.cache(str(folder / f"{split}-{digest}{shard}"))
+
+
+def with_run_cache(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
+    """``cfg`` with ``data.cache_dir`` at ``<run_dir>/cache`` when data.cache=file names none."""
+    if cfg.data.cache == "file" and not cfg.data.cache_dir:
+        return with_changes(cfg, {"data.cache_dir": str(Path(run_dir) / "cache")})
+    return cfg
 
 
 def _autotune(value: int) -> int | None:

@@ -1,11 +1,10 @@
-"""k-fold cross-validation (``train.cv_folds`` = K, ``bigmodel train --cv K``).
+"""The summary of k-fold cross-validation (``train.cv_folds`` = K, ``bigmodel train --cv K``).
 
-The train and val splits are pooled and cut into K seeded stratified folds by the data
-stage's hook (``data.cv_folds`` / ``data.cv_fold``); fold k trains through the same
-``run_train`` as any run, in ``<run>/cv/fold_<k>``, with fold k as its val split, and is
-scored on its val fold and on the unchanged test split. Writes ``cv.csv`` (one row per
-fold, then the mean and the sample standard deviation) and returns the table for
-metrics.json and the report.
+The experiments layer trains the folds (experiments/subruns.py): fold k is a run in
+``<run>/cv/fold_<k>`` with fold k of the pooled train and val splits as its val split,
+scored on its val fold and on the unchanged test split. This module summarizes their
+metrics: ``cv.csv`` (one row per fold, then the mean and the sample standard deviation)
+and the table for metrics.json and the report. Nothing here trains.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bigmodel_tf.evaluation.subruns import SUMMARY_METRICS, summary_metrics, train_subrun
+from bigmodel_tf.evaluation.subruns import SUMMARY_METRICS, summary_metrics
 from bigmodel_tf.io import atomic_write
 
 
@@ -59,20 +58,16 @@ def write_cv_table(summary: dict, path: Path) -> None:
     atomic_write(path, buffer.getvalue())
 
 
-def run_cross_validation(cfg, run_dir: Path) -> dict:
-    """Train every fold of ``train.cv_folds`` and return the per-fold table with mean ± std."""
-    k = cfg.train.cv_folds
-    folds = []
-    for fold in range(k):
-        fold_dir = run_dir / "cv" / f"fold_{fold}"
-        metrics = train_subrun(cfg, fold_dir, [f"data.cv_folds={k}", f"data.cv_fold={fold}"])
-        folds.append({
-            "fold": fold,
-            "run_dir": str(fold_dir.relative_to(run_dir)),
-            "epochs_run": metrics.get("epochs_run"),
-            "val": summary_metrics(metrics["val"]),
-            "test": summary_metrics(metrics["test"]),
-        })
-    summary = summarize_folds(folds)
+def cross_validation(folds: list[tuple[str, dict]], run_dir: Path) -> dict:
+    """The per-fold table with mean ± std of the trained folds, ``(directory relative to
+    the run, metrics.json)`` each in fold order; writes ``run_dir/cv.csv``."""
+    rows = [{
+        "fold": fold,
+        "run_dir": relative,
+        "epochs_run": metrics.get("epochs_run"),
+        "val": summary_metrics(metrics["val"]),
+        "test": summary_metrics(metrics["test"]),
+    } for fold, (relative, metrics) in enumerate(folds)]
+    summary = summarize_folds(rows)
     write_cv_table(summary, run_dir / "cv.csv")
     return summary

@@ -1,9 +1,10 @@
 """Learning curve by data size: would more data help?
 
-Retrains the same config on ``evaluation.data_size_fractions`` of the train split (seeded
-stratified subsets through the data stage's ``data.train_fraction`` hook), each as a
-sub-run in ``<run>/data_size/fraction_<f>``, scored on the unchanged val and test splits;
-the main run is the point at its own size (100 % unless
+The experiments layer retrains the same config on ``evaluation.data_size_fractions`` of
+the train split (seeded stratified subsets through the data stage's
+``data.train_fraction`` hook), each as a sub-run in ``<run>/data_size/fraction_<f>``,
+scored on the unchanged val and test splits; this module turns their metrics into the
+curve, with the main run as the point at its own size (100 % unless
 ``data.train_fraction`` is set). The verdict compares the two largest sizes: the val
 accuracy gain and the relative fall of the val error rate per doubling of the data.
 """
@@ -11,9 +12,8 @@ accuracy gain and the relative fall of the val error rate per doubling of the da
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-from bigmodel_tf.evaluation.subruns import summary_metrics, train_subrun
+from bigmodel_tf.evaluation.subruns import summary_metrics
 
 # More data helps when, per doubling of the training data, val accuracy rises by more than
 # STILL_RISING or the val error rate falls by more than ERROR_FALLS (relative).
@@ -46,13 +46,11 @@ def verdict(points: list[dict]) -> dict:
             "more_data_helps": helps, "text": text}
 
 
-def data_size_curve(cfg, run_dir: Path, full_metrics: dict) -> dict:
-    """Train on every configured fraction; return the points (main run last) and the verdict."""
-    points = []
-    for fraction in sorted(set(cfg.evaluation.data_size_fractions)):
-        sub_dir = run_dir / "data_size" / f"fraction_{fraction:g}"
-        points.append(_point(fraction, train_subrun(cfg, sub_dir,
-                                                    [f"data.train_fraction={fraction}"])))
-    points.append(_point(cfg.data.train_fraction, full_metrics))  # the main run
+def data_size_curve(fractions: list[tuple[float, dict]], main_fraction: float,
+                    full_metrics: dict) -> dict:
+    """The points of the trained fractions, ``(data.train_fraction, metrics.json)`` each,
+    and of the main run (``main_fraction``, its metrics), by size; and the verdict."""
+    points = [_point(fraction, metrics) for fraction, metrics in fractions]
+    points.append(_point(main_fraction, full_metrics))  # the main run
     points.sort(key=lambda p: p["train_examples"])
     return {"points": points, **verdict(points)}

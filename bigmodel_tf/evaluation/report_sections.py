@@ -143,7 +143,7 @@ def cv_section(result: dict) -> str:
                  f"{fmt(cv['mean']['test']['accuracy'])} ± {fmt(cv['std']['test']['accuracy'])}"])
     return join(
         "## Cross-validation",
-        f"{cv['folds']} stratified folds of train+val, each trained by the same `run_train` "
+        f"{cv['folds']} stratified folds of train+val, each trained as the main run is "
         "with its fold as the val split; the test split is the same for every fold. Std is "
         "the sample standard deviation over folds. The table is also in [cv.csv](cv.csv).",
         table(header, rows),

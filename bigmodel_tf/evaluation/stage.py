@@ -1,7 +1,9 @@
-"""The evaluation stage: ``run_evaluation(cfg, model, splits, run_dir) -> dict``.
+"""The evaluation stage: ``evaluate(cfg, run_dir, model, splits, ...) -> dict``.
 
-Called by ``run_train`` after fitting and by ``bigmodel evaluate``. Reads the trained
-model, the data splits and the run's history.csv; writes plots/*.png, report.md,
+Called by the experiments layer after training and by ``bigmodel evaluate``. Reads the
+trained model, the data splits, the run's history.csv and the metrics of its finished
+sub-runs (cross-validation folds, data-size fractions: ``SubRuns``; it trains nothing);
+writes plots/*.png, report.md,
 model_summary.txt, threshold.json (binary tasks), cv.csv (cross-validation) and a
 TensorBoard run ``tensorboard/evaluation``; returns the metrics.json content it owns:
 the per-split metrics (the keys and more), ``diagnosis`` and the analyses behind
@@ -20,19 +22,20 @@ from bigmodel_tf.evaluation import figures_training as ft
 from bigmodel_tf.evaluation import threshold as th
 from bigmodel_tf.evaluation.baselines import run_baselines
 from bigmodel_tf.evaluation.calibration import reliability_bins
-from bigmodel_tf.evaluation.cv import run_cross_validation
+from bigmodel_tf.evaluation.cv import cross_validation
 from bigmodel_tf.evaluation.data_size import data_size_curve
 from bigmodel_tf.evaluation.diagnosis import diagnose
 from bigmodel_tf.evaluation.interpret import run_interpretation
 from bigmodel_tf.evaluation.metrics import SPLIT_NAMES, classification_metrics, predict_splits
 from bigmodel_tf.evaluation.plots import save_figure
 from bigmodel_tf.evaluation.report import render_report, write_report
+from bigmodel_tf.evaluation.subruns import NO_SUBRUNS, SubRuns
 from bigmodel_tf.evaluation.tensorboard_logging import log_evaluation
 from bigmodel_tf.history import read_history
 
 log = logging.getLogger("bigmodel_tf.evaluation")
 PLOTS = "plots"
-# metrics.json entries this stage writes (the training stage adds epochs_run and the rest)
+# metrics.json entries this stage writes (the training stage's facts add epochs_run and the rest)
 EVALUATION_KEYS = (*SPLIT_NAMES, "diagnosis", "fit", "data", "threshold", "baselines",
                    "interpretation", "data_size_curve", "cv", "figures")
 
@@ -88,8 +91,10 @@ def _threshold(figs: _Figures, cfg, spec, labels: dict, probs: dict, run_dir: Pa
     return report
 
 
-def _analyses(figs: _Figures, cfg, model, splits, run_dir: Path, result: dict) -> None:
-    """Baselines, interpretation, data-size curve and cross-validation, as configured."""
+def _analyses(figs: _Figures, cfg, model, splits, run_dir: Path, result: dict,
+              subruns: SubRuns) -> None:
+    """Baselines and interpretation as configured; data-size curve and cross-validation
+    of the sub-runs given."""
     e = cfg.evaluation
     if e.baselines:
         result["baselines"] = run_baselines(splits, cfg)
@@ -101,23 +106,25 @@ def _analyses(figs: _Figures, cfg, model, splits, run_dir: Path, result: dict) -
                                                       run_dir / PLOTS)
         for name, path in result["interpretation"]["figures"].items():
             figs.add(name, path)
-    if e.data_size_fractions:
-        result["data_size_curve"] = data_size_curve(cfg, run_dir, result)
+    if subruns.fractions:
+        result["data_size_curve"] = data_size_curve(subruns.fractions, cfg.data.train_fraction,
+                                                    result)
         figs.save("data_size", ft.data_size_figure(result["data_size_curve"]["points"]))
-    if cfg.train.cv_folds > 1:
-        result["cv"] = run_cross_validation(cfg, run_dir)
+    if subruns.folds:
+        result["cv"] = cross_validation(subruns.folds, run_dir)
         figs.save("cv", ft.cv_figure(result["cv"]["per_fold"]))
 
 
-def run_evaluation(
-    cfg, model, splits, run_dir: Path, history: dict | None = None,
-    fit_metrics: dict | None = None,
+def evaluate(
+    cfg, run_dir: Path, model, splits, history: dict | None = None,
+    fit_metrics: dict | None = None, subruns: SubRuns = NO_SUBRUNS,
 ) -> dict:
     """Evaluate ``model`` on ``splits`` into ``run_dir``; return its metrics.json entries.
 
     ``history`` (history.csv columns) defaults to the run directory's own history.csv;
     ``fit_metrics`` (train/val metrics of the training data) to these splits' metrics: the
-    fit diagnosis is about the data the model was trained on.
+    fit diagnosis is about the data the model was trained on. ``subruns``: the run's
+    finished cross-validation folds and data-size fractions, summarized here.
     """
     spec, figs = splits.spec, _Figures(run_dir)
     history = read_history(run_dir / "history.csv") if history is None else history
@@ -138,7 +145,7 @@ def run_evaluation(
         result["threshold"] = _threshold(figs, cfg, spec, labels, probs, run_dir)
     if history.get("loss"):
         figs.save("learning_curves", ft.learning_curves_figure(history, fit["label"]))
-    _analyses(figs, cfg, model, splits, run_dir, result)
+    _analyses(figs, cfg, model, splits, run_dir, result, subruns)
     result["figures"] = figs.paths
     context = {"name": cfg.run_name or run_dir.name, "parameters": int(model.count_params()),
                "epochs_run": len(history.get("loss", []))}

@@ -1,69 +1,28 @@
-"""Sub-runs of the evaluation stage: cross-validation folds and data-size fractions.
+"""What the evaluation stage receives of a run's sub-runs, and their headline numbers.
 
-Each sub-run is a complete run of the training stage (``run_train``) in its own directory
-under the main run, with the main config plus a few overrides: its data hook
-(``data.cv_fold`` / ``data.train_fraction``), no export, and a light evaluation (no
-baselines, interpretation, profiler or nested sub-runs). A finished sub-run is not
-retrained, so an interrupted cross-validation picks up where it stopped, and
-``bigmodel evaluate --set evaluation.*`` reuses the sub-runs (evaluation settings do not
-change what a sub-run trained).
+Cross-validation folds and data-size fractions are complete runs the experiments layer
+trains in their own directories under the main run (experiments/subruns.py); it hands
+their metrics.json here in a ``SubRuns``, and the evaluation stage summarizes them
+(cv.py, data_size.py) without training anything.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
+from dataclasses import dataclass
 
-import yaml
-
-from bigmodel_tf.config import ExperimentConfig, replace, to_dict
-
-log = logging.getLogger("bigmodel_tf.evaluation")
-
-LIGHT_EVALUATION = (
-    "evaluation.baselines=[]",
-    "evaluation.interpret=false",
-    "evaluation.data_size_fractions=[]",
-    "evaluation.profile_batches=[]",
-    "train.cv_folds=0",
-    "train.verbose=0",
-    "export.enabled=false",
-)
 SUMMARY_METRICS = ("accuracy", "loss", "precision_macro", "recall_macro", "f1_macro",
                    "roc_auc", "pr_auc", "ece")
 
 
-def subrun_config(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
-    """The main config with the light-evaluation settings and ``overrides`` applied."""
-    return replace(cfg, [*LIGHT_EVALUATION, *overrides])
+@dataclass(frozen=True)
+class SubRuns:
+    """The finished sub-runs of one run, for the evaluation stage to summarize."""
+
+    folds: tuple[tuple[str, dict], ...] = ()  # (directory relative to the run, metrics.json)
+    fractions: tuple[tuple[float, dict], ...] = ()  # (data.train_fraction, metrics.json)
 
 
-def _finished(cfg: ExperimentConfig, run_dir: Path) -> dict | None:
-    """metrics.json of a finished sub-run trained with ``cfg`` up to evaluation.* keys."""
-    # Imported here: the training stage imports this stage to evaluate its runs.
-    from bigmodel_tf.io import read_json
-    from bigmodel_tf.training.run_dir import config_differences
-
-    if not (run_dir / "metrics.json").exists():
-        return None
-    try:
-        saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return None  # run_train reports the unreadable directory
-    diffs = [d for d in config_differences(saved, to_dict(cfg))
-             if not d.startswith(("evaluation.", "run_name:", "export."))]
-    return None if diffs else read_json(run_dir / "metrics.json")
-
-
-def train_subrun(cfg: ExperimentConfig, run_dir: Path, overrides: list[str]) -> dict:
-    """Train (or reuse, if finished) one sub-run in ``run_dir``; return its metrics.json."""
-    from bigmodel_tf.training import run_train
-
-    sub_cfg = subrun_config(cfg, overrides)
-    metrics = _finished(sub_cfg, run_dir) or run_train(sub_cfg, run_dir).metrics
-    log.info("%s: val accuracy %.4f, test accuracy %.4f", run_dir,
-             metrics["val"]["accuracy"], metrics["test"]["accuracy"])
-    return metrics
+NO_SUBRUNS = SubRuns()
 
 
 def summary_metrics(split_metrics: dict) -> dict:

@@ -16,6 +16,7 @@ export leaves nothing behind and TF Serving never sees a half-written version.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 import uuid
@@ -32,6 +33,7 @@ from bigmodel_tf.export.client import SIGNATURE_NAME
 from bigmodel_tf.export.warmup import write_warmup_file
 from bigmodel_tf.manifest import write_manifest
 
+log = logging.getLogger("bigmodel_tf.export")
 # Another exporter may claim the same version between our look-up and rename; retry then.
 _PUBLISH_ATTEMPTS = 10
 
@@ -131,17 +133,21 @@ def export_serving_model(
         raise
 
 
-def export_for_config(
+def export(
     cfg: ExperimentConfig,
+    run_dir: Path,
     model: keras.Model,
     spec: DataSpec,
     examples: np.ndarray | None = None,
 ) -> Path | None:
-    """Export as ``cfg.export`` says (None when disabled), warming up on the first examples."""
+    """The export stage: the model trained in ``run_dir`` as a new TF Serving version, as
+    ``cfg.export`` says (None when disabled), warmed up on the first ``examples``."""
     if not cfg.export.enabled:
         return None
     warmup = None if examples is None else np.asarray(examples)[: cfg.export.warmup_examples]
-    return export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup, cfg)
+    path = export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup, cfg)
+    log.info("exported the model of %s to %s", run_dir, path)
+    return path
 
 
 def signature_info(path: str | Path, signature_name: str = SIGNATURE_NAME) -> dict:

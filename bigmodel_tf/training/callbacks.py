@@ -2,7 +2,7 @@
 
 Keras supplies EarlyStopping, ModelCheckpoint (as BestCheckpoint, which writes best.keras
 on a writer thread: checkpoint_io.py), CSVLogger, TensorBoard (as RunTensorBoard, with
-cheaper weight histograms: evaluation/tensorboard_logging.py) and ReduceLROnPlateau; the
+cheaper weight histograms: tensorboard.py) and ReduceLROnPlateau; the
 run backup (backup.py) replaces its BackupAndRestore so that a
 resume is exact, with DataEpoch (data/order.py) and StopOnPreemption (preemption.py)
 beside it. Added here: the learning rate in the epoch logs (so CSVLogger and
@@ -22,13 +22,13 @@ from pathlib import Path
 import keras
 
 from bigmodel_tf.data.order import DataEpoch
-from bigmodel_tf.evaluation.tensorboard_logging import RunTensorBoard, profile_batch
 from bigmodel_tf.training.backup import RunBackup
 from bigmodel_tf.training.blowup import BlowupGuard
 from bigmodel_tf.training.checkpoint_io import BackgroundWriter, BestCheckpoint
 from bigmodel_tf.training.ema import EmaWeights
 from bigmodel_tf.training.optim import current_learning_rate
 from bigmodel_tf.training.preemption import StopOnPreemption
+from bigmodel_tf.training.tensorboard import RunTensorBoard, profile_batch
 from bigmodel_tf.training.workers import chief_run_dir
 
 

@@ -1,25 +1,22 @@
-"""A worker's place in a multi-worker run: its TF_CONFIG role and where it writes.
+"""A worker's role in a multi-worker run, read from TF_CONFIG.
 
 Reads the ``TF_CONFIG`` environment variable (no TensorFlow needed, so the launcher and
 the doctor can use it too). Worker 0 (or the ``chief`` task, when the cluster has one) is
 the chief: it writes the run directory. The other workers train in lockstep with it and
-write their own copies (config, history, TensorBoard, model) under
-``<run_dir>/workers/worker-<i>/`` — TensorFlow's advice for non-chief workers — and never
-export. All workers restore from the chief's BackupAndRestore backup (callbacks.py), so
-after a crash they resume from the same epoch with the same weights.
+write their own copies under ``<run_dir>/workers/worker-<i>/`` (placed there by the
+experiments layer: experiments/workers.py). All workers restore from the chief's
+backup (callbacks.py), so after a crash they resume from the same epoch with the same
+weights.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, replace
 from bigmodel_tf.errors import ConfigError
-from bigmodel_tf.training.run_dir import WORKERS_DIR
 
 
 @dataclass(frozen=True)
@@ -80,28 +77,3 @@ def chief_run_dir(run_dir: Path) -> Path:
     """The chief's run directory, given the directory this worker writes."""
     role = worker_role()
     return run_dir.parents[1] if role is not None and not role.is_chief else run_dir
-
-
-def for_this_worker(cfg: ExperimentConfig, run_dir: Path) -> tuple[ExperimentConfig, Path]:
-    """The config and run directory this process uses (unchanged outside a cluster).
-
-    A non-chief worker writes under ``<run_dir>/workers/<name>``, with export, evaluation
-    baselines and interpretation off (the chief's run is the result). When the
-    chief has already finished (this worker was stopped after training, during its own
-    evaluation), the chief's metrics are the run's: the worker reports it finished too
-    instead of waiting for a chief that will never train again.
-    """
-    role = worker_role()
-    if role is not None and (cfg.train.cv_folds or cfg.evaluation.data_size_fractions):
-        # Their sub-runs would each need a new MultiWorkerMirroredStrategy in this process.
-        raise ConfigError("train.cv_folds and evaluation.data_size_fractions: not supported "
-                          "in multi-worker training; run them on one machine")
-    if role is None or role.is_chief:
-        return cfg, run_dir
-    own = run_dir / WORKERS_DIR / role.name
-    chief_metrics, own_metrics = run_dir / "metrics.json", own / "metrics.json"
-    if chief_metrics.exists() and not own_metrics.exists() and (own / "config.yaml").exists():
-        shutil.copyfile(chief_metrics, own_metrics)
-    # The chief's run is the result: the copies skip export and the costly extra analyses.
-    return replace(cfg, ["export.enabled=false", "evaluation.baselines=[]",
-                         "evaluation.interpret=false"]), own

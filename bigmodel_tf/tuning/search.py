@@ -38,7 +38,7 @@ from bigmodel_tf.config import (
     to_dict,
 )
 from bigmodel_tf.errors import RunDirError, UserError
-from bigmodel_tf.training import TrainResult, run_train
+from bigmodel_tf.experiments import RunResult, run
 from bigmodel_tf.training.run_dir import RUNS_ROOT, config_differences
 from bigmodel_tf.tuning import hparams
 from bigmodel_tf.tuning.oracles import build_oracle
@@ -146,9 +146,9 @@ def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
     return SearchResult(search_dir, role, rows, best_row(cfg, rows))
 
 
-def retrain_best(found: SearchResult) -> TrainResult:
+def retrain_best(found: SearchResult) -> RunResult:
     """Train (and export, as configured) the best config into ``<search>/best-<trial id>``."""
     if found.best is None:
         raise SearchError(f"{found.search_dir}: no trial completed; nothing to retrain")
     cfg = from_dict(read_yaml(found.search_dir / "best_config.yaml"))
-    return run_train(cfg, found.search_dir / f"best-{found.best['trial']}")
+    return run(cfg, found.search_dir / f"best-{found.best['trial']}")

@@ -1,12 +1,13 @@
 """The tuner: a KerasTuner ``Tuner`` whose trials are ``bigmodel train`` runs.
 
 ``run_trial`` turns the trial's hyperparameter values into the search config plus
-``--set``-style overrides and calls the training stage's ``run_train`` — the same
-strategy, tf.data pipeline, callbacks, early stopping, checkpoints and TensorBoard logs
-as ``bigmodel train`` — into its own run directory ``<search>/trials/<trial id>`` (a
-further execution ``n`` of the trial goes to ``<trial id>.<n>``, seeded ``seed + n``).
-Each trial runs inside ``isolated_trial`` (memory stays flat), and its hyperparameters and
-final metrics go to TensorBoard's HParams plugin.
+``--set``-style overrides and runs it as the experiments layer's ``run`` — the same
+strategy, tf.data pipeline, callbacks, early stopping, checkpoints, evaluation and
+TensorBoard logs as ``bigmodel train`` — into its own run directory
+``<search>/trials/<trial id>`` (a further execution ``n`` of the trial goes to
+``<trial id>.<n>``, seeded ``seed + n``). Each trial runs inside ``isolated_trial``
+(memory stays flat), and its hyperparameters and final metrics go to TensorBoard's
+HParams plugin.
 
 Resume: KerasTuner reloads the oracle and re-queues the trials that were running; a
 re-queued trial's run directory resumes from its last finished epoch (BackupAndRestore)
@@ -27,10 +28,10 @@ from pathlib import Path
 import keras_tuner
 from keras_tuner.engine.trial import TrialStatus
 
-from bigmodel_tf.config import ExperimentConfig, replace
+from bigmodel_tf.config import ExperimentConfig, replace, with_changes
 from bigmodel_tf.errors import ConfigError, UserError
+from bigmodel_tf.experiments import run as run_experiment
 from bigmodel_tf.io import read_json, write_json
-from bigmodel_tf.training import run_train
 from bigmodel_tf.tuning import hparams
 from bigmodel_tf.tuning.isolation import isolated_trial
 from bigmodel_tf.tuning.settings import metric_value
@@ -44,7 +45,8 @@ IDLE_WAIT_SECONDS = 1.0  # between asking a busy oracle (Hyperband, evolution) a
 # A trial needs its metrics, not the slow extras of a full run: no export, no scikit-learn
 # baselines (the same for every trial) and no interpretation (that is for the chosen
 # model: --retrain-best trains it with the search config's own settings).
-TRIAL_SETTINGS = ("export.enabled=false", "evaluation.baselines=[]", "evaluation.interpret=false")
+TRIAL_SETTINGS = {"export.enabled": False, "evaluation.baselines": [],
+                  "evaluation.interpret": False}
 
 
 class ObjectiveNotFoundError(keras_tuner.errors.FatalError, ConfigError):
@@ -65,8 +67,8 @@ def trial_overrides(cfg: ExperimentConfig, values: dict) -> list[str]:
 
 def trial_config(cfg: ExperimentConfig, values: dict, execution: int = 0) -> ExperimentConfig:
     """The training config of one trial execution (TRIAL_SETTINGS; a seed per execution)."""
-    return replace(cfg, [*trial_overrides(cfg, values), *TRIAL_SETTINGS,
-                         f"seed={(cfg.seed + execution) % 2**31}"])
+    return with_changes(replace(cfg, trial_overrides(cfg, values)),
+                        {**TRIAL_SETTINGS, "seed": (cfg.seed + execution) % 2**31})
 
 
 def trial_run_dir(search_dir: Path, trial_id: str, execution: int = 0) -> Path:
@@ -76,7 +78,7 @@ def trial_run_dir(search_dir: Path, trial_id: str, execution: int = 0) -> Path:
 
 
 class BigmodelTuner(keras_tuner.Tuner):
-    """Runs each trial as a ``run_train`` of the search config with the trial's values."""
+    """Runs each trial as an experiments ``run`` of the search config with its values."""
 
     def __init__(self, cfg: ExperimentConfig, search_dir: Path, oracle: keras_tuner.Oracle):
         self.cfg = cfg
@@ -134,7 +136,7 @@ class BigmodelTuner(keras_tuner.Tuner):
         try:
             cfg = trial_config(self.cfg, values, execution)
             with isolated_trial():
-                metrics = run_train(cfg, run_dir).metrics
+                metrics = run_experiment(cfg, run_dir).metrics
         except UserError as exc:  # an impossible combination, a diverged run, ...
             raise keras_tuner.errors.FailedTrialError(f"trial {trial.trial_id}: {exc}") from None
         objective = self.oracle.objective.name

@@ -7,7 +7,7 @@ import pytest
 from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.tabular import default_config, measure_data_set
 from bigmodel_tf.config import BENCHMARK_SUITES, BenchmarkConfig, replace
-from bigmodel_tf.training import run_train
+from bigmodel_tf.experiments import run
 
 SEEDS = (0, 1)
 MARGIN_EXAMPLES = 1.5  # test examples per split; a split's accuracy moves in whole examples
@@ -27,7 +27,7 @@ def test_the_default_network_is_as_accurate_as_the_best_baseline(data_set, tmp_p
     for seed in SEEDS:
         cfg = replace(default_config(data_set, seed, tmp_path),
                       ["evaluation.baselines=[logistic_regression,svm]"])
-        metrics = run_train(cfg, tmp_path / f"seed{seed}").metrics
+        metrics = run(cfg, tmp_path / f"seed{seed}").metrics
         network.append(metrics["test"]["accuracy"])
         baseline.append(max(row["test"]["accuracy"] for row in metrics["baselines"]))
     margin = MARGIN_EXAMPLES / metrics["data"]["split_sizes"]["test"]

@@ -13,7 +13,7 @@ def metrics(accuracy: float) -> dict:
 
 
 def variant(size: int, gzip_size: int, accuracy: float) -> dict:
-    """A measured variant entry as run_compress writes it."""
+    """A measured variant entry as compress writes it."""
     return {"bytes": size, "gzip_bytes": gzip_size, "test": metrics(accuracy),
             "latency_ms": 0.05, "throughput_examples_per_sec": 20_000.0,
             "parity": {"top1_match": 0.99, "max_abs_diff": 0.02}}

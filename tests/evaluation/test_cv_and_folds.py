@@ -13,7 +13,7 @@ from bigmodel_tf.evaluation.subruns import SUMMARY_METRICS
 
 
 def fold(i, accuracy, roc_auc=0.9):
-    """One fold's row as run_cross_validation builds it."""
+    """One fold's row as cross_validation builds it."""
     split = dict.fromkeys(SUMMARY_METRICS, 0.5) | {"accuracy": accuracy, "roc_auc": roc_auc}
     return {"fold": i, "run_dir": f"cv/fold_{i}", "epochs_run": 3, "val": split, "test": split}
 

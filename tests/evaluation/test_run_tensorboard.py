@@ -9,8 +9,8 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.histogram.summary_v2 import histogram_pb
 from tensorboard.util import tensor_util
 
-from bigmodel_tf.evaluation.tensorboard_logging import RunTensorBoard, histogram_summary
 from bigmodel_tf.training.callbacks import LearningRateLogger
+from bigmodel_tf.training.tensorboard import RunTensorBoard, histogram_summary
 
 
 @pytest.mark.parametrize("values", [

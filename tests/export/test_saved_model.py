@@ -12,7 +12,7 @@ import tensorflow as tf
 from bigmodel_tf import config
 from bigmodel_tf.export import saved_model
 from bigmodel_tf.export.saved_model import (
-    export_for_config,
+    export,
     export_serving_model,
     next_version,
     signature_info,
@@ -171,16 +171,16 @@ def test_mixed_precision_model_exports_float32(
     np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-2)
 
 
-def test_export_for_config(tmp_path, image_spec, make_model, make_inputs):
+def test_export_stage_entry(tmp_path, image_spec, make_model, make_inputs):
     model = make_model(image_spec)
     examples = make_inputs(image_spec, 10)
     cfg = config.from_dict({"model": {"name": "cnn"},
                            "export": {"dir": str(tmp_path), "warmup_examples": 3}})
 
-    path = export_for_config(cfg, model, image_spec, examples)
+    path = export(cfg, tmp_path / "run", model, image_spec, examples)
 
     assert path == tmp_path / "digits_cnn" / "1"
     assert len(read_warmup_file(path / ASSETS_EXTRA / WARMUP_FILE)) == 3
     disabled = config.replace(cfg, ["export.enabled=false"])
-    assert export_for_config(disabled, model, image_spec, examples) is None
+    assert export(disabled, tmp_path / "run", model, image_spec, examples) is None
     assert [p.name for p in (tmp_path / "digits_cnn").iterdir()] == ["1"]

@@ -16,7 +16,7 @@ import sys
 import keras
 
 from bigmodel_tf import cli
-from bigmodel_tf.training import train
+from bigmodel_tf.training import trainer
 from bigmodel_tf.training.backup import RunBackup
 
 
@@ -52,14 +52,14 @@ def main(argv: list[str]) -> int:
     """Patch the callback list, then run ``bigmodel train``."""
     epoch, batch, name, *train_args = argv
     killer = Killer(int(epoch), int(batch), getattr(signal, f"SIG{name}"))
-    build = train.build_callbacks
+    build = trainer.build_callbacks
 
     def with_killer(*args, **kwargs):
         callbacks = build(*args, **kwargs)
         killer.peers = [c for c in callbacks if isinstance(c, RunBackup)]
         return [*callbacks, killer]
 
-    train.build_callbacks = with_killer
+    trainer.build_callbacks = with_killer
     return cli.main(["train", *train_args])
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from bigmodel_tf.cli import main
 from bigmodel_tf.errors import RunDirError
-from bigmodel_tf.training import train
+from bigmodel_tf.training import trainer
 from bigmodel_tf.training.backup import RunBackup
 from tests.reliability.conftest import EXPERIMENT
 
@@ -95,8 +95,8 @@ def test_nan_stop_keeps_the_backup_exits_2_and_exports_nothing(tmp_path, monkeyp
                 first = self.model.trainable_variables[0]
                 first.assign(np.full(first.shape, np.nan, "float32"))
 
-    build = train.build_callbacks
-    monkeypatch.setattr(train, "build_callbacks", lambda *a, **k: [*build(*a, **k),
+    build = trainer.build_callbacks
+    monkeypatch.setattr(trainer, "build_callbacks", lambda *a, **k: [*build(*a, **k),
                                                                     PoisonWeights()])
     run, exports = tmp_path / "run", tmp_path / "exports"
     code = main(["train", "--run-dir", str(run), "--set", *IN_PROCESS,

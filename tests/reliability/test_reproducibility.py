@@ -45,7 +45,7 @@ def test_one_iterator_over_the_repeated_dataset_keeps_each_epochs_order():
     # How fit reads it (fit_inputs): one iterator for the whole fit, prefetching into the
     # next pass; the counter is set once, at the fit's first epoch (a resume's, here 1).
     from bigmodel_tf.data import build_dataset
-    from bigmodel_tf.training.train import fit_inputs
+    from bigmodel_tf.training.trainer import fit_inputs
 
     cfg = load_config(overrides=["data.batch_size=32"])
     inputs = fit_inputs(build_dataset(cfg, "train"))

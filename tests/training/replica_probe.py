@@ -19,7 +19,7 @@ from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.custom_loop import ReplicaValidation
 from bigmodel_tf.training.runtime import split_cpu
-from bigmodel_tf.training.train import compile_model
+from bigmodel_tf.training.trainer import compile_model
 
 
 def one_device_metrics(model, x, y) -> dict:

@@ -13,7 +13,7 @@ from bigmodel_tf.config import load_config
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
-from bigmodel_tf.training.train import compile_model
+from bigmodel_tf.training.trainer import compile_model
 
 
 def trained(cfg, use_loop: bool):

@@ -4,8 +4,8 @@ A recorder placed first in the callback list copies the optimizer's averages at 
 epoch end (the model still holds the training weights there); after a short run with
 early stopping, the weights kept must be those averages of the best epoch, bit for bit,
 and the best epoch's logged val loss must be model.keras's val loss. Checked for fit
-(one device, through ``run_train``) and for the multi-worker custom loop (run on the
-default strategy, which it supports alike).
+(one device, through the experiments layer's ``run``) and for the multi-worker custom
+loop (run on the default strategy, which it supports alike).
 """
 
 import csv
@@ -17,12 +17,13 @@ import tensorflow as tf
 
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.experiments import run
 from bigmodel_tf.models import build_model
-from bigmodel_tf.training import train as train_module
+from bigmodel_tf.training import trainer as train_module
 from bigmodel_tf.training.callbacks import build_callbacks
 from bigmodel_tf.training.custom_loop import fit_distributed
 from bigmodel_tf.training.ema import ema_optimizer
-from bigmodel_tf.training.train import compile_model, run_train
+from bigmodel_tf.training.trainer import compile_model
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,7 @@ def test_fit_keeps_the_ema_weights_of_the_best_epoch(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_module, "build_callbacks", with_recorder)
     cfg = load_config(None, OVERRIDES)
-    result = run_train(cfg, tmp_path / "run")
+    result = run(cfg, tmp_path / "run")
     saved = keras.models.load_model(tmp_path / "run" / "model.keras")
     assert_ema_of_best_epoch(saved, recorder, tmp_path / "run" / "history.csv", cfg)
     best = keras.models.load_model(tmp_path / "run" / "checkpoints" / "best.keras")

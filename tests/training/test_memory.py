@@ -17,7 +17,7 @@ from bigmodel_tf.training.memory import (
     measure_peak_bytes,
     optimizer_slots,
 )
-from bigmodel_tf.training.train import compile_model
+from bigmodel_tf.training.trainer import compile_model
 
 BFC = "TF_CPU_ALLOCATOR_USE_BFC"
 

@@ -9,6 +9,7 @@ import pytest
 from bigmodel_tf.cli import main
 from bigmodel_tf.config import load_config
 from bigmodel_tf.errors import ConfigError
+from bigmodel_tf.experiments.workers import for_this_worker
 from bigmodel_tf.training import launcher, workers
 from bigmodel_tf.training.run_dir import run_state
 
@@ -38,16 +39,16 @@ def test_a_malformed_tf_config_is_a_config_error(text):
 
 def test_non_chief_workers_write_apart_and_do_not_export(tmp_path, monkeypatch):
     cfg = load_config()
-    assert workers.for_this_worker(cfg, tmp_path) == (cfg, tmp_path)
+    assert for_this_worker(cfg, tmp_path) == (cfg, tmp_path)
     monkeypatch.setenv("TF_CONFIG", tf_config(1)["TF_CONFIG"])
-    worker_cfg, worker_dir = workers.for_this_worker(cfg, tmp_path)
+    worker_cfg, worker_dir = for_this_worker(cfg, tmp_path)
     assert worker_dir == tmp_path / "workers" / "worker-1"
     assert not worker_cfg.export.enabled and worker_cfg.evaluation.baselines == []
     assert workers.chief_run_dir(worker_dir) == tmp_path
     monkeypatch.setenv("TF_CONFIG", tf_config(0)["TF_CONFIG"])
-    assert workers.for_this_worker(cfg, tmp_path) == (cfg, tmp_path)
+    assert for_this_worker(cfg, tmp_path) == (cfg, tmp_path)
     with pytest.raises(ConfigError, match="train.cv_folds"):
-        workers.for_this_worker(load_config(None, ["train.cv_folds=3"]), tmp_path)
+        for_this_worker(load_config(None, ["train.cv_folds=3"]), tmp_path)
 
 
 def test_a_worker_mirrors_a_chief_that_already_finished(tmp_path, monkeypatch):
@@ -56,7 +57,7 @@ def test_a_worker_mirrors_a_chief_that_already_finished(tmp_path, monkeypatch):
     own.mkdir(parents=True)
     (own / "config.yaml").write_text("seed: 42\n")
     (tmp_path / "metrics.json").write_text('{"test": {}}')
-    workers.for_this_worker(load_config(), tmp_path)
+    for_this_worker(load_config(), tmp_path)
     assert (own / "metrics.json").read_text() == '{"test": {}}'
 
 

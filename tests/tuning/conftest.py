@@ -1,6 +1,6 @@
 """Shared set-up of the tuning tests: a fast stand-in for the training stage.
 
-``fake_train`` replaces ``run_train`` inside the tuner by a function of the config (a
+``fake_train`` replaces the experiments ``run`` inside the tuner by a function of the config (a
 smooth objective with its optimum at learning rate 10^-2.5 and width 64), so the search
 logic — oracles, resume, results, HParams — runs in milliseconds per trial. The end-to-end
 tests (marked slow) train real models instead.
@@ -13,8 +13,8 @@ import signal
 import pytest
 
 from bigmodel_tf.errors import TrainingDivergedError
+from bigmodel_tf.experiments import RunResult
 from bigmodel_tf.io import write_json
-from bigmodel_tf.training import TrainResult
 from bigmodel_tf.tuning import tuner as tuner_module
 from bigmodel_tf.tuning.settings import load_tune_config
 
@@ -50,14 +50,14 @@ class FakeTrainer:
         metrics = {"val": {"accuracy": accuracy, "loss": 1.0 - accuracy},
                    "test": {"accuracy": accuracy}, "epochs_run": cfg.train.epochs}
         write_json(run_dir / "metrics.json", metrics)
-        return TrainResult(run_dir, metrics)
+        return RunResult(run_dir, metrics)
 
 
 @pytest.fixture
 def fake_train(monkeypatch):
-    """Replace the tuner's run_train by a FakeTrainer; return it."""
+    """Replace the tuner's experiment runs by a FakeTrainer; return it."""
     trainer = FakeTrainer()
-    monkeypatch.setattr(tuner_module, "run_train", trainer)
+    monkeypatch.setattr(tuner_module, "run_experiment", trainer)
     return trainer
 
 

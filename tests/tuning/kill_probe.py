@@ -16,5 +16,5 @@ if __name__ == "__main__":
     search_dir, algorithm, kill_at = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     trainer = FakeTrainer()
     trainer.kill_at = kill_at
-    tuner_module.run_train = trainer
+    tuner_module.run_experiment = trainer
     run_search(algorithm_config(algorithm), search_dir)

@@ -4,7 +4,7 @@ Started by tests/tuning/test_isolation.py in a fresh interpreter, as ``bigmodel 
 runs, so what earlier tests left in the pytest process does not blur the measurement.
 Each trial really builds, compiles and fits the project's model on its tf.data pipeline
 (the part whose traced graphs leak), through the real tuner and ``isolated_trial``; only
-the evaluation and files of ``run_train`` are left out so the probe stays short.
+the evaluation and files of a full run are left out so the probe stays short.
 """
 
 import json
@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.experiments import RunResult
 from bigmodel_tf.models import build_model
-from bigmodel_tf.training import TrainResult, compile_model
+from bigmodel_tf.training import compile_model
 from bigmodel_tf.tuning import tuner as tuner_module
 from bigmodel_tf.tuning.isolation import _gradient_registry
 from bigmodel_tf.tuning.search import run_search
@@ -40,9 +41,9 @@ def probe(search_dir: Path) -> dict:
         metrics = {"val": {"accuracy": float(history.history["accuracy"][-1])},
                    "epochs_run": cfg.train.epochs}
         run_dir.mkdir(parents=True, exist_ok=True)
-        return TrainResult(run_dir, metrics)
+        return RunResult(run_dir, metrics)
 
-    tuner_module.run_train = fit_trial
+    tuner_module.run_experiment = fit_trial
     cfg = tune_config("data.name=iris", "model.name=mlp", "tune.max_trials=20",
                       "tune.max_epochs=1", "tune.space.data.batch_size=null",
                       "tune.space.model.dropout=null")

@@ -1,12 +1,13 @@
-"""The train stage: ``run_train(cfg, run_dir) -> TrainResult``.
+"""The training stage: ``train(cfg, run_dir) -> TrainResult``.
 
 Reads the config and the data, builds the model under the chosen strategy, compiles and
 fits it in one place (multi-worker runs train in custom_loop.py, since Keras 3's fit fails
 there). Nothing is written before the config, the data and the model are built and checked;
 then, holding the run directory's lock (run_lock.py), it writes config.yaml,
-data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras, manifest.json (with
-the fingerprint of the data.path files) and, last, metrics.json, whose presence marks the
-run finished. Exports the TF Serving SavedModel when ``export.enabled``.
+data_spec.json, history.csv, checkpoints/, tensorboard/, model.keras and manifest.json
+(with the fingerprint of the data.path files). It returns the model, its splits and the
+training facts; evaluating, exporting and marking the run finished (metrics.json) are the
+experiments layer's, which decides when each happens.
 """
 
 from __future__ import annotations
@@ -20,17 +21,12 @@ from pathlib import Path
 
 import keras
 
-from bigmodel_tf.config import ExperimentConfig, replace, save_config
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.config import ExperimentConfig, save_config
+from bigmodel_tf.data import Splits, build_dataset, load_splits, with_run_cache
 from bigmodel_tf.data.fingerprint import data_fingerprint
-from bigmodel_tf.evaluation.stage import run_evaluation
-from bigmodel_tf.export import export_for_config
-from bigmodel_tf.finished_run import RunDir
-from bigmodel_tf.io import write_json
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.models import build_model
 from bigmodel_tf.run_lock import lock_run_dir
-from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
 from bigmodel_tf.training.checkpoint_io import writes_landed
 from bigmodel_tf.training.custom_loop import ReplicaValidation, fit_distributed, local_copy
@@ -39,22 +35,26 @@ from bigmodel_tf.training.model_choice import resolve_auto_model
 from bigmodel_tf.training.optim import build_optimizer
 from bigmodel_tf.training.run_dir import run_state, save_model
 from bigmodel_tf.training.runtime import configure_runtime, is_multi_worker
-from bigmodel_tf.training.workers import for_this_worker
 
 log = logging.getLogger("bigmodel_tf.training")
 
 
 @dataclass
 class TrainResult:
-    """What a finished run produced: its directory, metrics and (if trained now) model."""
+    """What training hands the next stages: the model, its data, history and facts.
+
+    ``facts`` are the training entries of metrics.json (epochs_run, throughput, replicas,
+    strategy, parameters). ``finished_elsewhere``: another process finished this run
+    while this one was building its model, so nothing was trained (no model, no facts).
+    """
 
     run_dir: Path
-    metrics: dict
-    model: keras.Model | None = None
-    export_path: Path | None = None
+    model: keras.Model | None
+    splits: Splits
+    history: dict[str, list[float]] = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
     resumed: bool = False
-    already_finished: bool = False
-    history: list[dict] = field(default_factory=list)
+    finished_elsewhere: bool = False
 
 
 def _epoch_rows(history_csv: Path) -> list[dict]:
@@ -111,28 +111,15 @@ def fit_inputs(train_ds, val_ds=None) -> dict:
     return inputs
 
 
-def _finished(run_dir: Path) -> TrainResult:
-    """The result of a run that finished earlier (refused if its data changed since)."""
-    run = RunDir(run_dir)
-    run.check_data_unchanged()
-    log.info("%s already finished; not retraining (--force-new-run starts over)", run_dir)
-    return TrainResult(run_dir, run.metrics, already_finished=True)
-
-
-def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
+def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     """Train the configured model into ``run_dir`` (resuming it if unfinished).
 
     Config, data and model are checked before anything is written, so a failed start
     leaves no trace; the run directory is locked from then on (run_lock.py).
     """
     cfg = resolve_auto_model(cfg)  # config.yaml records the concrete model
-    cfg, run_dir = for_this_worker(cfg, run_dir)  # non-chief workers write apart
-    if run_state(cfg, run_dir) == "finished":
-        return _finished(run_dir)
     saved_cfg = cfg
-    if cfg.data.cache == "file" and not cfg.data.cache_dir:
-        # Not saved in config.yaml: the default location follows the run directory.
-        cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])
+    cfg = with_run_cache(cfg, run_dir)  # not saved in config.yaml: it follows the run
     strategy = configure_runtime(cfg)
     fingerprint = data_fingerprint(cfg.data)  # before reading: a later change is noticed
     splits = load_splits(cfg)
@@ -144,9 +131,9 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         model = build_model(cfg, splits.spec)
         compile_model(cfg, model, steps)
     with lock_run_dir(run_dir):
-        state = run_state(cfg, run_dir)  # another process may have run it meanwhile
+        state = run_state(saved_cfg, run_dir)  # another process may have run it meanwhile
         if state == "finished":
-            return _finished(run_dir)
+            return TrainResult(run_dir, None, splits, finished_elsewhere=True)
         save_config(saved_cfg, run_dir / "config.yaml")
         splits.spec.save(run_dir / "data_spec.json")
         log.info(
@@ -177,22 +164,11 @@ def run_train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         # sha256 checked on load (loading.py, finished_run.py); config hash of config.yaml
         write_manifest(run_dir, saved_cfg, ["model.keras", "data_spec.json", "history.csv"],
                        data=fingerprint)
-
-        rows = _epoch_rows(run_dir / "history.csv")
-        metrics = {
-            **run_evaluation(cfg, model, splits, run_dir),  # plots/, report.md, TensorBoard
-            "epochs_run": len(rows),
-            "train_examples_per_sec": round(meter.examples_per_sec, 1),
-            "replicas": strategy.num_replicas_in_sync,
-            "strategy": type(strategy).__name__,
-            "parameters": int(model.count_params()),
-        }
-        export_path = export_for_config(cfg, model, splits.spec, examples=splits.test.x)
-        if export_path:
-            metrics["export_path"] = str(export_path)
-        write_json(run_dir / "metrics.json", metrics)
-        remove_backup(run_dir)  # kept until now, so a crash above resumes without retraining
-        return TrainResult(
-            run_dir, metrics, model, export_path, resumed=state == "resume", history=history.history
-        )
-
+    facts = {
+        "epochs_run": len(_epoch_rows(run_dir / "history.csv")),
+        "train_examples_per_sec": round(meter.examples_per_sec, 1),
+        "replicas": strategy.num_replicas_in_sync,
+        "strategy": type(strategy).__name__,
+        "parameters": int(model.count_params()),
+    }
+    return TrainResult(run_dir, model, splits, history.history, facts, resumed=state == "resume")
