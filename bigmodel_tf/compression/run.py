@@ -40,7 +40,7 @@ from bigmodel_tf.compression.tflite_convert import (
     representative_examples,
     write_saved_model,
 )
-from bigmodel_tf.config import ExperimentConfig, export_name, replace, to_dict
+from bigmodel_tf.config import ExperimentConfig, export_name, to_dict, with_changes
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.evaluation.metrics import classification_metrics
@@ -156,7 +156,7 @@ def run_compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     for final in (tflite_dir, report_dir):
         check_replaceable(final, KIND)
     if cfg.data.cache == "file" and not cfg.data.cache_dir:
-        cfg = replace(cfg, [f"data.cache_dir={run_dir / 'cache'}"])  # as training does
+        cfg = with_changes(cfg, {"data.cache_dir": run_dir / "cache"})  # as training does
     keras.utils.set_random_seed(cfg.seed)
     tf_keras.utils.set_random_seed(cfg.seed)
     spec, model = run.spec, run.load_verified_model(compile=False)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bigmodel_tf.config import config_hash, replace, save_config, to_dict
+from bigmodel_tf.config import config_hash, save_config, to_dict, with_changes
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.evaluation.run_files import evaluation_config
 from bigmodel_tf.evaluation.stage import EVALUATION_KEYS, run_evaluation
@@ -27,15 +27,15 @@ log = logging.getLogger("bigmodel_tf.evaluation")
 KIND = "evaluate"  # the owner of --out folders (bigmodel_tf/io.py)
 
 
-def _output_dir(run_dir: Path, run_cfg, cfg, out: Path | None) -> tuple[Path, bool]:
-    """(--out, or the run itself for its own data, else RUN/evaluations/<data>-<hash>;
+def _output_dir(run_dir: Path, own_data: bool, name: str, out: Path | None) -> tuple[
+        Path, bool]:
+    """(--out, or the run itself for its own data, else RUN/evaluations/<name>;
     whether that is the run itself, evaluated on its own data)."""
-    own_data = to_dict(cfg.data) == to_dict(run_cfg.data)
     if out is not None:
         return out, own_data and out.resolve() == run_dir.resolve()
     if own_data:
         return run_dir, True
-    return run_dir / "evaluations" / f"{cfg.data.name}-{config_hash(cfg)[:8]}", False
+    return run_dir / "evaluations" / name, False
 
 
 def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None) -> tuple[
@@ -44,7 +44,9 @@ def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None) -> 
     and metrics. Evaluating the run's own data in place needs that data unchanged."""
     run_cfg = run.config
     cfg = evaluation_config(run_cfg, overrides)
-    out_dir, in_place = _output_dir(run.path, run_cfg, cfg, out)
+    own_data = to_dict(cfg.data) == to_dict(run_cfg.data)
+    out_dir, in_place = _output_dir(run.path, own_data,
+                                    f"{cfg.data.name}-{config_hash(cfg)[:8]}", out)
     if in_place:
         run.check_data_unchanged()
     else:
@@ -56,7 +58,7 @@ def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None) -> 
     fit_metrics = None
     if not in_place:
         # Training analyses belong to the run; the diagnosis stays the training run's.
-        cfg = replace(cfg, ["train.cv_folds=0", "evaluation.data_size_fractions=[]"])
+        cfg = with_changes(cfg, {"train.cv_folds": 0, "evaluation.data_size_fractions": []})
         claim_dir(out_dir, KIND)
         save_config(cfg, out_dir / "config.yaml")
         fit_metrics = {s: previous[s] for s in ("train", "val") if s in previous} or None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bigmodel_tf.config import ExperimentConfig, replace, to_dict
+from bigmodel_tf.config import ExperimentConfig, differences, replace, to_dict
 
 log = logging.getLogger("bigmodel_tf.evaluation")
 
@@ -39,10 +39,9 @@ def subrun_config(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConf
 
 
 def _finished(cfg: ExperimentConfig, run_dir: Path) -> dict | None:
-    """metrics.json of a finished sub-run trained with ``cfg`` up to evaluation.* keys."""
-    # Imported here: the training stage imports this stage to evaluate its runs.
+    """metrics.json of a finished sub-run trained with ``cfg`` up to keys that change no
+    training (evaluation, search, pipeline and ``none`` keys)."""
     from bigmodel_tf.io import read_json
-    from bigmodel_tf.training.run_dir import config_differences
 
     if not (run_dir / "metrics.json").exists():
         return None
@@ -50,8 +49,7 @@ def _finished(cfg: ExperimentConfig, run_dir: Path) -> dict | None:
         saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return None  # run_train reports the unreadable directory
-    diffs = [d for d in config_differences(saved, to_dict(cfg))
-             if not d.startswith(("evaluation.", "run_name:", "export."))]
+    diffs = differences(saved, to_dict(cfg), ignore=("evaluation", "search", "pipeline", "none"))
     return None if diffs else read_json(run_dir / "metrics.json")
 
 

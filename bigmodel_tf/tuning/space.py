@@ -20,7 +20,7 @@ import types
 import typing
 from typing import Any, Literal
 
-from bigmodel_tf.config import ExperimentConfig, replace, to_dict
+from bigmodel_tf.config import ExperimentConfig, to_dict, with_changes
 from bigmodel_tf.errors import ConfigError
 
 SPEC_FIELDS = ("type", "min", "max", "log", "step", "values")
@@ -101,7 +101,7 @@ def _typed(cfg: ExperimentConfig, key: str, where: str, value: Any) -> Any:
     if value in _NULLS or isinstance(value, dict | list):
         raise ConfigError(f"{where}: expected a single value of {key}, got {value!r}")
     try:
-        checked = replace(cfg, [f"{key}={value}"])
+        checked = with_changes(cfg, {key: value})
     except ConfigError as exc:
         raise ConfigError(f"{where}: {str(exc).removeprefix(f'{key}: ')}") from None
     node: Any = checked
