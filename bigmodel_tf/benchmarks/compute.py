@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from bigmodel_tf.benchmarks.loop import compiled_model
 from bigmodel_tf.benchmarks.timing import fit_epoch_seconds
-from bigmodel_tf.config import replace
+from bigmodel_tf.config import with_changes
 from bigmodel_tf.data import build_dataset, load_splits
 
 COMBINATIONS = (("float32", False), ("mixed_bfloat16", False),
@@ -41,7 +41,7 @@ def run_precision(cfg, repeats: int) -> dict:
     examples = len(load_splits(cfg).train.y)
     models = {
         _label(p, jit): compiled_model(
-            replace(cfg, [f"runtime.mixed_precision={p}", f"runtime.jit_compile={jit}"]), steps)
+            with_changes(cfg, {"runtime.mixed_precision": p, "runtime.jit_compile": jit}), steps)
         for p, jit in COMBINATIONS
     }
     times: dict[str, list[float]] = {name: [] for name in models}

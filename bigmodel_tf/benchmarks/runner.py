@@ -22,7 +22,7 @@ import tensorflow as tf
 from bigmodel_tf.benchmarks import compute, inputs, loop, scaling, tabular, tflite
 from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.timing import load_average
-from bigmodel_tf.config import ExperimentConfig, replace, save_config
+from bigmodel_tf.config import ExperimentConfig, save_config, with_changes
 from bigmodel_tf.data import convert_to_tfrecord
 from bigmodel_tf.io import atomic_write, claim_dir, write_json
 from bigmodel_tf.training.workers import usable_cores
@@ -60,7 +60,7 @@ def records_config(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
     out = run_dir / "records"
     if not (out / "spec.json").exists():
         convert_to_tfrecord(cfg, out)
-    return replace(cfg, ["data.name=tfrecord", f"data.path={out}"])
+    return with_changes(cfg, {"data.name": "tfrecord", "data.path": out})
 
 
 def check_targets(suites: dict) -> dict:

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_wine
 
-from bigmodel_tf.config import ExperimentConfig, from_dict, replace
+from bigmodel_tf.config import ExperimentConfig, from_dict, with_changes
 from bigmodel_tf.experiments import run
 
 DATA_SETS = ("wine", "iris", "breast_cancer", "wine_csv")
-ALL_BASELINES = "[logistic_regression,svm,random_forest,gradient_boosting]"
+ALL_BASELINES = ["logistic_regression", "svm", "random_forest", "gradient_boosting"]
 # Nothing but the training run and its test metrics (and the baselines, where asked).
-_LEAN = ("evaluation.baselines=[]", "evaluation.interpret=false", "export.enabled=false",
-         "train.histogram_freq=0", "train.verbose=0")
+_LEAN = {"evaluation.baselines": [], "evaluation.interpret": False, "export.enabled": False,
+         "train.histogram_freq": 0, "train.verbose": 0}
 WINE_CELLARS = ("north", "south", "east")
 
 
@@ -51,10 +51,10 @@ def default_config(data_set: str, seed: int, work_dir: Path) -> ExperimentConfig
         path = work_dir / "wine.csv"
         if not path.exists():
             write_wine_csv(path)
-        data = ["data.name=csv", f"data.path={path}", "data.label=variety"]
+        data = {"data.name": "csv", "data.path": path, "data.label": "variety"}
     else:
-        data = [f"data.name={data_set}"]
-    return replace(from_dict({}), [*data, f"seed={seed}", *_LEAN])
+        data = {"data.name": data_set}
+    return with_changes(from_dict({}), {**data, "seed": seed, **_LEAN})
 
 
 def _mean_sd(values: list[float]) -> dict:
@@ -73,8 +73,8 @@ def measure_data_set(data_set: str, seeds: list[int], work_dir: Path) -> dict:
     """The network and the best baseline on one data set over ``seeds``."""
     network, baselines = [], {}
     for seed in seeds:
-        cfg = replace(default_config(data_set, seed, work_dir),
-                      [f"evaluation.baselines={ALL_BASELINES}"])
+        cfg = with_changes(default_config(data_set, seed, work_dir),
+                           {"evaluation.baselines": ALL_BASELINES})
         result = run(cfg, work_dir / f"{data_set}-seed{seed}")
         network.append(result.metrics["test"])
         for row in result.metrics["baselines"]:

@@ -10,11 +10,21 @@ library versions) so that ``bigmodel train --config runs/X/config.yaml`` reprodu
 Modules, one stage each: ``sections`` (data, model, train, runtime and evaluation
 sections), ``experiment`` (export, benchmark, compression and tune sections and the
 root ``ExperimentConfig``), ``loader`` (YAML, ``--set`` overrides, type conversion),
-``checks`` (ranges and cross-field rules) and ``saving`` (saved YAML, hash, names).
+``checks`` (ranges and cross-field rules), ``effects`` (which keys change a run, from each
+field's declared effect) and ``saving`` (saved YAML, hash, names).
 """
 
+from bigmodel_tf.config.effects import (
+    NOT_RUN_EFFECTS,
+    RUN_EFFECTS,
+    differences,
+    effect_of,
+    keys_with,
+    select,
+)
 from bigmodel_tf.config.experiment import (
     BENCHMARK_SUITES,
+    PROVENANCE_KEYS,
     TFLITE_VARIANTS,
     BenchmarkConfig,
     CompressionConfig,
@@ -31,7 +41,6 @@ from bigmodel_tf.config.loader import (
     with_changes,
 )
 from bigmodel_tf.config.saving import (
-    PROVENANCE_KEYS,
     config_hash,
     export_name,
     library_versions,
@@ -40,6 +49,7 @@ from bigmodel_tf.config.saving import (
     to_dict,
 )
 from bigmodel_tf.config.sections import (
+    EFFECTS,
     AugmentConfig,
     BaselineName,
     DataConfig,
@@ -54,7 +64,10 @@ from bigmodel_tf.config.sections import (
 
 __all__ = [
     "BENCHMARK_SUITES",
+    "EFFECTS",
+    "NOT_RUN_EFFECTS",
     "PROVENANCE_KEYS",
+    "RUN_EFFECTS",
     "TFLITE_VARIANTS",
     "AugmentConfig",
     "BaselineName",
@@ -72,8 +85,11 @@ __all__ = [
     "TrainConfig",
     "TuneConfig",
     "config_hash",
+    "differences",
+    "effect_of",
     "export_name",
     "from_dict",
+    "keys_with",
     "library_versions",
     "load_config",
     "parse_overrides",
@@ -81,6 +97,7 @@ __all__ = [
     "replace",
     "run_name",
     "save_config",
+    "select",
     "to_dict",
     "with_changes",
 ]

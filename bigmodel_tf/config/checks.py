@@ -10,7 +10,7 @@ import typing
 from typing import Any
 
 from bigmodel_tf.config.experiment import CompressionConfig, ExperimentConfig
-from bigmodel_tf.config.sections import num_range
+from bigmodel_tf.config.sections import DataConfig, EvaluationConfig, TrainConfig, num_range
 from bigmodel_tf.errors import ConfigError
 
 
@@ -84,7 +84,7 @@ def validate(cfg: ExperimentConfig) -> None:
             f"model.width: expected a multiple of model.num_heads ({cfg.model.num_heads}) "
             f"for the transformer, got {cfg.model.width}"
         )
-    _validate_evaluation(cfg)
+    _validate_evaluation(cfg.data, cfg.train, cfg.evaluation)
     _validate_compression(cfg.compression)
     for key, name in (("export.name", cfg.export.name), ("run_name", cfg.run_name)):
         if name is not None and (name in (".", "..") or any(c in name for c in "/\\")):
@@ -114,10 +114,9 @@ def _validate_compression(c: CompressionConfig) -> None:
         )
 
 
-def _validate_evaluation(cfg: ExperimentConfig) -> None:
+def _validate_evaluation(d: DataConfig, t: TrainConfig, e: EvaluationConfig) -> None:
     """Rules of cross-validation, the data-size curve and the profiler range."""
-    d, e = cfg.data, cfg.evaluation
-    for key, folds in (("train.cv_folds", cfg.train.cv_folds), ("data.cv_folds", d.cv_folds)):
+    for key, folds in (("train.cv_folds", t.cv_folds), ("data.cv_folds", d.cv_folds)):
         if folds == 1:
             raise ConfigError(f"{key}: expected 0 (off) or at least 2 folds, got 1")
     if d.cv_folds and d.cv_fold >= d.cv_folds:
@@ -125,7 +124,7 @@ def _validate_evaluation(cfg: ExperimentConfig) -> None:
             f"data.cv_fold: expected a fold id below data.cv_folds ({d.cv_folds}), "
             f"got {d.cv_fold}"
         )
-    if d.name == "tfrecord" and (d.cv_folds or d.train_fraction < 1 or cfg.train.cv_folds):
+    if d.name == "tfrecord" and (d.cv_folds or d.train_fraction < 1 or t.cv_folds):
         raise ConfigError(
             "data.name=tfrecord: its split is fixed in the files; cross-validation and "
             "data.train_fraction need an in-memory data set"

@@ -1,8 +1,9 @@
 """Config sections of the later commands (export, benchmark, compress, tune) and the root.
 
 ``ExperimentConfig`` gathers every section. The export, benchmark, compression and tune
-sections do not change what a training run computes, so ``config_hash``
-(bigmodel_tf.config.saving) leaves them out.
+sections do not change what a training run computes (effect ``none``, or ``search`` for
+the tune keys a search's trials depend on), so ``config_hash`` leaves them out
+(bigmodel_tf.config.effects).
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ from bigmodel_tf.config.sections import (
     RuntimeConfig,
     TaskConfig,
     TrainConfig,
+    effect,
     num_range,
+    section_effect,
 )
+
+# Keys written by save_config for provenance; accepted (and ignored) when loading.
+PROVENANCE_KEYS = ("versions",)
 
 BENCHMARK_SUITES = (
     "input", "input_bound", "overhead", "precision", "scaling", "utilization", "tflite",
@@ -28,6 +34,7 @@ BENCHMARK_SUITES = (
 DEFAULT_SUITES = tuple(s for s in BENCHMARK_SUITES if s != "tabular_defaults")
 
 
+@section_effect("none")
 @dataclass
 class BenchmarkConfig:
     """What `bigmodel benchmark` measures and how long (bigmodel_tf/benchmarks/)."""
@@ -43,6 +50,7 @@ class BenchmarkConfig:
                              metadata=num_range(0, 2**31 - 1))
 
 
+@section_effect("none")
 @dataclass
 class ExportConfig:
     """Where the TF Serving SavedModel is written after training."""
@@ -56,6 +64,7 @@ class ExportConfig:
 TFLITE_VARIANTS = ("float32", "dynamic_range", "float16", "int8")
 
 
+@section_effect("none")
 @dataclass
 class CompressionConfig:
     """`bigmodel compress`: TF-MOT pruning and QAT, TFLite post-training quantization."""
@@ -101,6 +110,7 @@ def _default_space() -> dict:
     }
 
 
+@section_effect("search")
 @dataclass
 class TuneConfig:
     """`bigmodel tune`: the search algorithm, objective, budget and search space.
@@ -112,7 +122,8 @@ class TuneConfig:
     algorithm: Literal["random", "grid", "bayesian", "hyperband", "evolution"] = "random"
     objective: str = "val.accuracy"  # a number in metrics.json, as a dotted path
     direction: Literal["auto", "max", "min"] = "auto"  # auto: min for a loss, else max
-    max_trials: int = field(default=10, metadata=num_range(1, 100_000))
+    # none: a larger budget extends a search, its finished trials are kept
+    max_trials: int = field(default=10, metadata=num_range(1, 100_000, effect="none"))
     # epochs of every trial (train.epochs); Hyperband: the epochs of its longest trials
     max_epochs: int = field(default=10, metadata=num_range(1, 100_000))
     executions_per_trial: int = field(default=1, metadata=num_range(1, 100))  # objective = mean
@@ -124,9 +135,11 @@ class TuneConfig:
     crossover_rate: float = field(default=0.7, metadata=num_range(0.0, 1.0))  # per child
     mutation_rate: float = field(default=0.3, metadata=num_range(0.0, 1.0))  # per gene
     elitism: int = field(default=1, metadata=num_range(0, 10_000))  # best kept as parents
-    lr_finder_min: float = field(default=1e-6, metadata=num_range(1e-12, 100.0))
-    lr_finder_max: float = field(default=1.0, metadata=num_range(1e-12, 100.0))
-    lr_finder_steps: int = field(default=100, metadata=num_range(10, 100_000))  # batches
+    # `tune --lr-finder` only (a search never reads them)
+    lr_finder_min: float = field(default=1e-6, metadata=num_range(1e-12, 100.0, effect="none"))
+    lr_finder_max: float = field(default=1.0, metadata=num_range(1e-12, 100.0, effect="none"))
+    lr_finder_steps: int = field(default=100,  # batches
+                                 metadata=num_range(10, 100_000, effect="none"))
     space: dict[str, Any] = field(default_factory=_default_space)
 
 
@@ -134,8 +147,10 @@ class TuneConfig:
 class ExperimentConfig:
     """The whole experiment: data, model, training, runtime and export settings."""
 
-    seed: int = field(default=42, metadata=num_range(0, 2**31 - 1))
-    run_name: str | None = None  # default: "<data>-<model>-<config hash>"
+    # seeds the split (so a data key), the initialization and the shuffling
+    seed: int = field(default=42, metadata=num_range(0, 2**31 - 1, effect="data"))
+    # default: "<data>-<model>-<config hash>"
+    run_name: str | None = field(default=None, metadata=effect("none"))
     data: DataConfig = field(default_factory=DataConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from pathlib import Path
@@ -23,8 +24,8 @@ from typing import Any, Literal
 import yaml
 
 from bigmodel_tf.config.checks import check_range, validate
-from bigmodel_tf.config.experiment import ExperimentConfig
-from bigmodel_tf.config.saving import PROVENANCE_KEYS, to_dict
+from bigmodel_tf.config.experiment import PROVENANCE_KEYS, ExperimentConfig
+from bigmodel_tf.config.saving import to_dict
 from bigmodel_tf.errors import ConfigError
 
 MAX_YAML_BYTES = 1 << 20  # 1 MiB; the largest preset is a few KiB
@@ -173,6 +174,8 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
             raise ConfigError(f"{key}: expected a finite number, got {value!r}")
         return number
     if tp is str:
+        if isinstance(value, os.PathLike):  # a path given by code (with_changes)
+            value = os.fspath(value)
         if isinstance(value, str) and value:
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -304,7 +307,8 @@ def with_changes(cfg: ExperimentConfig, changes: typing.Mapping[str, Any]) -> Ex
     """A validated copy of ``cfg`` with typed values at dotted keys (the edits code makes).
 
     ``with_changes(cfg, {"data.cache_dir": path, "train.cv_folds": 0})``: every key must
-    exist and every value must fit its field, exactly as in a config file (ConfigError).
+    exist and every value must fit its field, exactly as in a config file (ConfigError);
+    a string field also takes a ``pathlib.Path``.
     """
     nested: dict = {}
     for key, value in changes.items():

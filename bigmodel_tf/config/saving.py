@@ -15,10 +15,8 @@ from typing import Any
 
 import yaml
 
+from bigmodel_tf.config.effects import RUN_EFFECTS, keys_with, select
 from bigmodel_tf.config.experiment import ExperimentConfig
-
-# Keys written by save_config for provenance; accepted (and ignored) when loading.
-PROVENANCE_KEYS = ("versions",)
 
 
 def to_dict(cfg: Any) -> dict:
@@ -27,13 +25,9 @@ def to_dict(cfg: Any) -> dict:
 
 
 def config_hash(cfg: ExperimentConfig) -> str:
-    """A short stable hash of everything that changes what a run computes."""
-    content = to_dict(cfg)
-    content.pop("run_name", None)
-    content.pop("export", None)
-    content.pop("benchmark", None)  # what a benchmark measures does not change a run
-    content.pop("compression", None)  # compressing a run does not change it
-    content.pop("tune", None)  # a search's settings do not change one training run
+    """A short stable hash of the keys that change what a run holds (``RUN_EFFECTS``:
+    data, result and evaluation keys; pipeline keys and later commands' keys are left out)."""
+    content = select(to_dict(cfg), keys_with(*RUN_EFFECTS))
     blob = json.dumps(content, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
 

@@ -2,7 +2,10 @@
 
 Each section is a dataclass whose defaults are the tool's defaults; a numeric field's
 ``metadata`` gives its inclusive range (``num_range``), checked by
-bigmodel_tf.config.checks when a config is built.
+bigmodel_tf.config.checks when a config is built. Every field also declares its
+``effect`` on a run (one of ``EFFECTS``): the section's default (``section_effect``) or
+its own (``effect(...)``, ``num_range(..., effect=...)``); bigmodel_tf.config.effects
+derives from them which keys name a run, resume it or key the data splits.
 """
 
 from __future__ import annotations
@@ -10,12 +13,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# How a key affects a run, from most to least:
+#   data        changes the loaded data splits (and so everything after them)
+#   result      changes what training computes (the model, its metrics)
+#   evaluation  changes only the evaluation stage's outputs
+#   search      changes a search's trials or their order, never one training run
+#   pipeline    changes only how fast data flows or what is printed, not any number
+#   none        never changes a training run (names, later commands' settings)
+EFFECTS = ("data", "result", "evaluation", "search", "pipeline", "none")
+
 
 def num_range(lo: float | None = None, hi: float | None = None, **extra: Any) -> dict:
     """Field metadata giving an inclusive numeric range (and optional extra rules)."""
     return {"min": lo, "max": hi, **extra}
 
 
+def effect(kind: str) -> dict:
+    """Field metadata declaring the field's effect on a run (one of EFFECTS)."""
+    if kind not in EFFECTS:
+        raise ValueError(f"effect: expected one of {', '.join(EFFECTS)}, got {kind!r}")
+    return {"effect": kind}
+
+
+def section_effect(kind: str):
+    """Class decorator: the effect of every field of a section that declares none itself."""
+    effect(kind)  # checks the name
+
+    def mark(cls: type) -> type:
+        cls.default_effect = kind
+        return cls
+
+    return mark
+
+
+@section_effect("result")
 @dataclass
 class AugmentConfig:
     """Image augmentation with Keras preprocessing layers, applied to the train split only."""
@@ -27,6 +58,7 @@ class AugmentConfig:
     contrast: float = field(default=0.0, metadata=num_range(0.0, 1.0))
 
 
+@section_effect("result")
 @dataclass
 class ImbalanceConfig:
     """Class-imbalance handling: per-example class weights and/or resampling of the train split."""
@@ -35,6 +67,7 @@ class ImbalanceConfig:
     resample: Literal["none", "oversample", "undersample", "smote"] = "none"
 
 
+@section_effect("data")
 @dataclass
 class SyntheticConfig:
     """Size and shape of the generated synthetic_images / synthetic_tabular data sets."""
@@ -47,6 +80,7 @@ class SyntheticConfig:
     class_proportions: list[float] | None = None
 
 
+@section_effect("data")
 @dataclass
 class DataConfig:
     """Which data set, how it is split, and how the tf.data pipeline feeds it."""
@@ -61,17 +95,28 @@ class DataConfig:
     categorical_columns: list[str] | None = None  # csv: None = inferred (non-numeric)
     image_size: list[int] = field(default_factory=lambda: [32, 32])  # image_dir: [h, w]
     channels: int = field(default=3, metadata=num_range(1, 4))  # image_dir: 1 gray, 3 rgb
-    batch_size: int = field(default=64, metadata=num_range(1, 1_000_000))  # per replica
+    # examples per batch, per replica
+    batch_size: int = field(default=64, metadata=num_range(1, 1_000_000, effect="result"))
     val_fraction: float = field(default=0.15, metadata=num_range(0.01, 0.5))
     test_fraction: float = field(default=0.2, metadata=num_range(0.01, 0.5))
     # train examples shuffled together (rounded up to whole batches; data/order.py)
-    shuffle_buffer: int = field(default=10_000, metadata=num_range(1, 100_000_000))
-    cache: Literal["memory", "file", "none"] = "memory"
-    cache_dir: str | None = None  # for cache=file; default <run_dir>/cache
-    num_parallel_calls: int = field(default=-1, metadata=num_range(-1, 1024))  # -1 = AUTOTUNE
-    prefetch: int = field(default=-1, metadata=num_range(-1, 1024))  # -1 = AUTOTUNE
-    deterministic: bool = True  # tf.data element order; False may be faster
-    shards: int = field(default=4, metadata=num_range(1, 100_000))  # `data convert`
+    shuffle_buffer: int = field(default=10_000,
+                                metadata=num_range(1, 100_000_000, effect="result"))
+    # Pipeline only: caching keeps the same records, and with data.deterministic the order
+    # (and the augmentation, applied in order) does not depend on the parallelism or
+    # prefetching; without it the order is timing-dependent whatever these are.
+    cache: Literal["memory", "file", "none"] = field(default="memory",
+                                                     metadata=effect("pipeline"))
+    # for cache=file; default <run_dir>/cache
+    cache_dir: str | None = field(default=None, metadata=effect("pipeline"))
+    num_parallel_calls: int = field(default=-1,  # -1 = AUTOTUNE
+                                    metadata=num_range(-1, 1024, effect="pipeline"))
+    prefetch: int = field(default=-1,  # -1 = AUTOTUNE
+                          metadata=num_range(-1, 1024, effect="pipeline"))
+    # tf.data element order; False may be faster (and makes the order timing-dependent)
+    deterministic: bool = field(default=True, metadata=effect("result"))
+    # `data convert`: files per split written; reading them gives the same records
+    shards: int = field(default=4, metadata=num_range(1, 100_000, effect="pipeline"))
     # TFRecord folders: skip unreadable or invalid records (counted and logged, training
     # then reads the kept records from memory) instead of failing on the first one; a
     # split with more than max_corrupt_fraction bad records still fails (data/salvage.py).
@@ -89,6 +134,7 @@ class DataConfig:
     train_fraction: float = field(default=1.0, metadata=num_range(0.01, 1.0))
 
 
+@section_effect("result")
 @dataclass
 class TaskConfig:
     """What the labels are (bigmodel_tf/tasks/): the head, loss, metrics and outputs follow.
@@ -103,6 +149,7 @@ class TaskConfig:
     huber_delta: float = field(default=1.0, metadata=num_range(1e-6, 1e6))  # loss=huber
 
 
+@section_effect("result")
 @dataclass
 class ModelConfig:
     """Which zoo model to build and its architecture options.
@@ -127,6 +174,7 @@ class ModelConfig:
     share_weights: bool = False  # transformer: ALBERT-style cross-layer sharing
 
 
+@section_effect("result")
 @dataclass
 class TrainConfig:
     """Optimizer, schedule, regularizing callbacks and the length of training."""
@@ -153,8 +201,9 @@ class TrainConfig:
     ema_momentum: float = field(default=0.99, metadata=num_range(0.0, 0.99999))
     early_stopping_patience: int = field(default=8, metadata=num_range(0, 100_000))  # 0 = off
     monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
-    # TensorBoard weight histograms every n epochs (0 = off); ~5 ms each for the default CNN
-    histogram_freq: int = field(default=5, metadata=num_range(0, 100_000))
+    # TensorBoard weight histograms every n epochs (0 = off); ~5 ms each for the default CNN.
+    # Pipeline: they only read the weights.
+    histogram_freq: int = field(default=5, metadata=num_range(0, 100_000, effect="pipeline"))
     # Loss blow-up guard (training/blowup.py): a NaN/inf batch loss, or an epoch loss above
     # blowup_factor x the best epoch loss so far (None = NaN/inf only), rolls the weights
     # and optimizer state back to the last good epoch and multiplies the learning rate by
@@ -164,21 +213,27 @@ class TrainConfig:
     rollback_lr_factor: float = field(default=0.5, metadata=num_range(1e-6, 0.99))
     # Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch; auto = 1 on a
     # terminal, else 2 (progress bars would flood CI logs).
-    verbose: Literal["auto", 0, 1, 2] = "auto"
+    verbose: Literal["auto", 0, 1, 2] = field(default="auto", metadata=effect("pipeline"))
     # k-fold cross-validation (`bigmodel train --cv K`): K stratified folds of train+val,
-    # each trained as its own run under <run>/cv/fold_<k>; 0 = off
-    cv_folds: int = field(default=0, metadata=num_range(0, 100))
+    # each trained as its own run under <run>/cv/fold_<k>; 0 = off. The main run trains as
+    # without it: only the evaluation outputs (the cross-validation summary) change.
+    cv_folds: int = field(default=0, metadata=num_range(0, 100, effect="evaluation"))
 
 
+@section_effect("result")
 @dataclass
 class RuntimeConfig:
     """Devices, distribution, precision and determinism."""
 
     logical_cpus: int = field(default=0, metadata=num_range(0, 64))  # 0/1 = no split
     mixed_precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-    jit_compile: bool = False  # XLA; measured slower on this CPU (docs/architecture.md)
+    # XLA; measured slower on this CPU (docs/architecture.md). A result key: fused kernels
+    # round differently.
+    jit_compile: bool = False
     deterministic: bool = False  # op determinism: two runs give identical metrics
-    steps_per_execution: int = field(default=1, metadata=num_range(1, 10_000))
+    # Pipeline: the same steps, run a few per call (batch callbacks see fewer losses).
+    steps_per_execution: int = field(default=1, metadata=num_range(1, 10_000,
+                                                                   effect="pipeline"))
     # Learning rate vs the number of replicas (the global batch grows with them):
     # none, linear (x replicas, Goyal et al. 2017) or sqrt (x sqrt(replicas)).
     lr_scaling: Literal["none", "linear", "sqrt"] = "none"
@@ -187,6 +242,7 @@ class RuntimeConfig:
 BaselineName = Literal["logistic_regression", "svm", "random_forest", "gradient_boosting"]
 
 
+@section_effect("evaluation")
 @dataclass
 class EvaluationConfig:
     """The evaluation stage: fit diagnosis thresholds, calibration, decision threshold,

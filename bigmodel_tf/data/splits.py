@@ -1,7 +1,8 @@
 """Stratified train/val/test splits and the DataSpec with train-only statistics.
 
 ``load_splits`` is called by several stages (training, evaluation, export, tuning), so its
-result is cached in-process, keyed on the config fields that change the data. The arrays
+result is cached in-process, keyed on the config keys that change the data (the keys whose
+declared effect is ``data``, bigmodel_tf.config.effects). The arrays
 are read-only: a stage cannot change what another stage sees.
 """
 
@@ -19,18 +20,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from bigmodel_tf.config import ExperimentConfig, from_dict, to_dict
+from bigmodel_tf.config import ExperimentConfig, from_dict, keys_with, select, to_dict
 from bigmodel_tf.data import folds, salvage, tfrecord_io
 from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.data.registry import load_raw
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import DataError
 
-# Fields of cfg.data that only shape the tf.data pipeline, not the arrays or the spec.
-_PIPELINE_ONLY = (
-    "batch_size", "shuffle_buffer", "cache", "cache_dir", "num_parallel_calls", "prefetch",
-    "deterministic", "shards", "augment", "imbalance",
-)
 log = logging.getLogger("bigmodel_tf.data")
 _MIN_PER_CLASS = 3  # one example for each of train, val and test
 _STATS_CHUNK = 1 << 20  # rows per chunk when computing variance (bounds temporary memory)
@@ -155,9 +151,9 @@ def load_splits(cfg: ExperimentConfig) -> Splits:
 
     Cached in-process; each call returns its own copy of the spec, and read-only arrays.
     """
-    data = {k: v for k, v in to_dict(cfg.data).items() if k not in _PIPELINE_ONLY}
     key = json.dumps(
-        {"config": {"seed": cfg.seed, "data": data}, "modified": source_modified(cfg.data.path)},
+        {"config": select(to_dict(cfg), keys_with("data")),
+         "modified": source_modified(cfg.data.path)},
         sort_keys=True,
     )
     splits = _load(key)

@@ -29,7 +29,7 @@ from typing import Any
 import keras
 import yaml
 
-from bigmodel_tf.config import ExperimentConfig, to_dict, with_changes
+from bigmodel_tf.config import ExperimentConfig, differences, to_dict, with_changes
 from bigmodel_tf.evaluation.stage import evaluate
 from bigmodel_tf.evaluation.subruns import SubRuns
 from bigmodel_tf.experiments.workers import for_this_worker
@@ -40,7 +40,7 @@ from bigmodel_tf.run_lock import keep_lock
 from bigmodel_tf.training import train
 from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.model_choice import resolve_auto_model
-from bigmodel_tf.training.run_dir import config_differences, run_state
+from bigmodel_tf.training.run_dir import run_state
 
 log = logging.getLogger("bigmodel_tf.experiments")
 
@@ -107,16 +107,15 @@ def subrun_config(cfg: ExperimentConfig, changes: Mapping[str, Any]) -> Experime
 
 
 def _finished_subrun(cfg: ExperimentConfig, run_dir: Path) -> dict | None:
-    """metrics.json of a finished sub-run trained with ``cfg`` up to evaluation.* keys
-    (so ``bigmodel evaluate --set evaluation.*`` reuses the sub-runs)."""
+    """metrics.json of a finished sub-run trained with ``cfg`` up to keys that change no
+    training (so ``bigmodel evaluate --set evaluation.*`` reuses the sub-runs)."""
     if not (run_dir / "metrics.json").exists():
         return None
     try:
         saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return None  # run reports the unreadable directory
-    diffs = [d for d in config_differences(saved, to_dict(cfg))
-             if not d.startswith(("evaluation.", "run_name:", "export."))]
+    diffs = differences(saved, to_dict(cfg), ignore=("evaluation", "search", "pipeline", "none"))
     return None if diffs else read_json(run_dir / "metrics.json")
 
 

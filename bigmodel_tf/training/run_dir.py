@@ -4,7 +4,9 @@ Every command writes into ``runs/<run-name>/`` (or ``--run-dir``). The default r
 is derived from the config's hash, so running the same command again finds the same
 directory: an unfinished run resumes from its BackupAndRestore backup, a finished one
 (``metrics.json`` present) is not retrained, and a directory holding a different config
-is refused with the keys that differ. Artifacts are written to a temporary path and
+is refused with the keys that differ in a data, result or evaluation key (a pipeline key,
+such as ``data.prefetch`` or ``train.verbose``, may change: the run resumes;
+bigmodel_tf.config.effects). Artifacts are written to a temporary path and
 renamed into place so that nothing is left half-written.
 """
 
@@ -13,11 +15,10 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from bigmodel_tf.config import PROVENANCE_KEYS, ExperimentConfig, run_name, to_dict
+from bigmodel_tf.config import NOT_RUN_EFFECTS, ExperimentConfig, differences, run_name, to_dict
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.run_lock import LOCK_FILE, lock_run_dir
 
@@ -28,25 +29,6 @@ WORKERS_DIR = "workers"  # non-chief workers' directories inside a multi-worker 
 def resolve_run_dir(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> Path:
     """``--run-dir`` if given, else ``runs/<run-name>``."""
     return Path(run_dir) if run_dir else RUNS_ROOT / run_name(cfg)
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
-    """Dotted keys of a nested dict: {"train.epochs": 5, ...}."""
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def config_differences(saved: dict, current: dict) -> list[str]:
-    """``key: saved -> current`` for every dotted key whose value differs."""
-    a = _flatten({k: v for k, v in saved.items() if k not in PROVENANCE_KEYS})
-    b = _flatten({k: v for k, v in current.items() if k not in PROVENANCE_KEYS})
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k)]
 
 
 def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
@@ -65,10 +47,8 @@ def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
         saved = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         raise RunDirError(f"{config_file}: unreadable; choose a new run directory") from None
-    diffs = config_differences(saved, to_dict(cfg))
-    # run_name only names the directory; export and benchmark do not change training.
-    diffs = [d for d in diffs if not d.startswith(("run_name:", "export.", "benchmark.", "tune.",
-                                               "compression."))]
+    # The keys config_hash leaves out (pipeline, search, none) may differ.
+    diffs = differences(saved, to_dict(cfg), ignore=NOT_RUN_EFFECTS)
     if diffs:
         raise RunDirError(
             f"{run_dir}: holds a run with a different config ({'; '.join(diffs[:5])}); "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import ExperimentConfig, TuneConfig
 from bigmodel_tf.training.run_dir import RUNS_ROOT
 from bigmodel_tf.tuning.results import csv_text, markdown_table, replace_file
 from bigmodel_tf.tuning.search import run_search, tune_hash
@@ -73,15 +73,15 @@ def summarize(results: dict[str, list[dict]], maximize: bool) -> list[dict]:
     return summary
 
 
-def _plot(results: dict[str, list[dict]], cfg: ExperimentConfig, path: Path) -> None:
+def _plot(results: dict[str, list[dict]], tune: TuneConfig, path: Path) -> None:
     """Best objective so far against the trial number, one line per algorithm."""
     fig = Figure(figsize=(6, 3.5))
     ax = fig.add_subplot()
     for algorithm, rows in results.items():
         curve = [float("nan") if b is None else b
-                 for b in best_so_far(rows, direction(cfg) == "max")]
+                 for b in best_so_far(rows, direction(tune) == "max")]
         ax.step(range(1, len(rows) + 1), curve, where="post", label=algorithm)
-    ax.set(xlabel="trial", ylabel=f"best {cfg.tune.objective}", title="search algorithms")
+    ax.set(xlabel="trial", ylabel=f"best {tune.objective}", title="search algorithms")
     ax.legend()
     fig.tight_layout()
     replace_file(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
@@ -95,14 +95,14 @@ def run_compare(cfg: ExperimentConfig, algorithms: list[str], compare_dir: Path,
         algo_cfg = dataclasses.replace(cfg, tune=dataclasses.replace(cfg.tune,
                                                                      algorithm=algorithm))
         results[algorithm] = run_search(algo_cfg, compare_dir / algorithm, fresh=fresh).rows
-    summary = summarize(results, direction(cfg) == "max")
+    summary = summarize(results, direction(cfg.tune) == "max")
     replace_file(compare_dir / "compare.csv",
                   lambda tmp: tmp.write_text(csv_text(summary), encoding="utf-8"))
     t = cfg.tune
     text = (f"# Search algorithms compared\n\nSame space, seed {cfg.seed}, budget "
             f"{t.max_trials} trials of up to {t.max_epochs} epochs; objective {t.objective} "
-            f"({direction(cfg)}). The target is the best value every algorithm reached.\n\n"
+            f"({direction(t)}). The target is the best value every algorithm reached.\n\n"
             + markdown_table(summary))
     replace_file(compare_dir / "compare.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    _plot(results, cfg, compare_dir / "compare.png")
+    _plot(results, t, compare_dir / "compare.png")
     return summary

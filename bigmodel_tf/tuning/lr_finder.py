@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from bigmodel_tf.config import ExperimentConfig, replace, save_config
+from bigmodel_tf.config import ExperimentConfig, save_config, with_changes
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.io import atomic_write, check_claimable, claim_dir, write_json
 from bigmodel_tf.models import build_model
@@ -67,8 +67,8 @@ def smooth(losses: list[float], beta: float = SMOOTHING) -> list[float]:
 def sweep(cfg: ExperimentConfig) -> tuple[list[float], list[float]]:
     """Train one batch per rate of the geometric sweep; (rates, losses) until divergence."""
     t = cfg.tune
-    cfg = replace(cfg, ["train.schedule=constant", "train.reduce_on_plateau=false",
-                        f"train.learning_rate={t.lr_finder_min}"])
+    cfg = with_changes(cfg, {"train.schedule": "constant", "train.reduce_on_plateau": False,
+                             "train.learning_rate": t.lr_finder_min})
     strategy = configure_runtime(cfg)
     spec = load_splits(cfg).spec
     with strategy.scope():

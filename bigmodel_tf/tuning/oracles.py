@@ -19,7 +19,7 @@ from keras_tuner.oracles import (
     RandomSearchOracle,
 )
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import TuneConfig
 from bigmodel_tf.tuning.oracle_evolution import EvolutionOracle
 from bigmodel_tf.tuning.settings import direction
 
@@ -52,13 +52,12 @@ class ResumableGridSearchOracle(GridSearchOracle):
         self._populate_next = list(state["populate_next"])
 
 
-def build_oracle(cfg: ExperimentConfig, hyperparameters) -> keras_tuner.Oracle:
+def build_oracle(t: TuneConfig, seed: int, hyperparameters) -> keras_tuner.Oracle:
     """The oracle of ``tune.algorithm`` over ``hyperparameters``, seeded by ``seed``."""
-    t = cfg.tune
     common = {
-        "objective": keras_tuner.Objective(t.objective, direction(cfg)),
+        "objective": keras_tuner.Objective(t.objective, direction(t)),
         "hyperparameters": hyperparameters,
-        "seed": cfg.seed,
+        "seed": seed,
         "max_consecutive_failed_trials": t.max_consecutive_failures,
     }
     if t.algorithm == "hyperband":

@@ -19,9 +19,9 @@ from pathlib import Path
 from keras_tuner.engine.trial import TrialStatus
 from matplotlib.figure import Figure
 
-from bigmodel_tf.config import ExperimentConfig, replace, save_config
+from bigmodel_tf.config import ExperimentConfig, TuneConfig, save_config, with_changes
 from bigmodel_tf.tuning.settings import direction
-from bigmodel_tf.tuning.tuner import trial_overrides
+from bigmodel_tf.tuning.tuner import trial_changes
 
 
 def _metric(trial, name: str):
@@ -29,8 +29,8 @@ def _metric(trial, name: str):
     return trial.metrics.get_last_value(name) if trial.metrics.exists(name) else None
 
 
-def trial_rows(cfg: ExperimentConfig, oracle) -> list[dict]:
-    """One row per trial, in creation order."""
+def trial_rows(space: dict, oracle) -> list[dict]:
+    """One row per trial, in creation order, with a column per key of ``space``."""
     generations = getattr(oracle, "generation_of", None)
     rows = []
     for trial_id in sorted(oracle.trials, key=int):
@@ -39,7 +39,7 @@ def trial_rows(cfg: ExperimentConfig, oracle) -> list[dict]:
         row = {"trial": trial_id, "status": trial.status}
         if generations is not None:
             row["generation"] = generations.get(trial_id)
-        row.update({key: values.get(key) for key in cfg.tune.space})
+        row.update({key: values.get(key) for key in space})
         epochs = _metric(trial, "epochs")
         seconds = _metric(trial, "seconds")
         row.update({
@@ -53,12 +53,12 @@ def trial_rows(cfg: ExperimentConfig, oracle) -> list[dict]:
     return rows
 
 
-def best_row(cfg: ExperimentConfig, rows: list[dict]) -> dict | None:
+def best_row(tune: TuneConfig, rows: list[dict]) -> dict | None:
     """The completed row with the best objective (the first of equals)."""
     done = [r for r in rows if r["objective"] is not None]
     if not done:
         return None
-    pick = max if direction(cfg) == "max" else min
+    pick = max if direction(tune) == "max" else min
     return pick(done, key=lambda r: r["objective"])
 
 
@@ -112,25 +112,24 @@ def generation_summary(rows: list[dict], maximize: bool) -> list[dict]:
     return summary
 
 
-def _markdown(cfg: ExperimentConfig, rows: list[dict], best: dict | None) -> str:
+def _markdown(t: TuneConfig, rows: list[dict], best: dict | None) -> str:
     """results.md: the settings, the best trial and the table."""
-    t = cfg.tune
     text = [f"# Search: {t.algorithm}\n",
-            f"Objective: {t.objective} ({direction(cfg)}), {len(rows)} trials "
+            f"Objective: {t.objective} ({direction(t)}), {len(rows)} trials "
             f"(budget {t.max_trials}), up to {t.max_epochs} epochs per trial.\n"]
     if best:
         text.append(f"Best: trial {best['trial']}, {t.objective} = {best['objective']:.4f}; "
                     "its config is best_config.yaml.\n")
     text.append(markdown_table(_table(rows)))
-    generations = generation_summary(rows, direction(cfg) == "max")
+    generations = generation_summary(rows, direction(t) == "max")
     if generations:
         text += ["\n## Generations\n", markdown_table(generations)]
     return "\n".join(text)
 
 
-def plot_objective(cfg: ExperimentConfig, rows: list[dict], path: Path) -> None:
+def plot_objective(tune: TuneConfig, rows: list[dict], path: Path) -> None:
     """Each trial's objective and the best so far, against the trial number."""
-    pick = max if direction(cfg) == "max" else min
+    pick = max if direction(tune) == "max" else min
     fig = Figure(figsize=(6, 3.5))
     ax = fig.add_subplot()
     xs, ys, best, best_so_far = [], [], None, []
@@ -143,7 +142,7 @@ def plot_objective(cfg: ExperimentConfig, rows: list[dict], path: Path) -> None:
     ax.plot(xs, ys, "o", label="trial")
     ax.step(range(1, len(rows) + 1), [float("nan") if b is None else b for b in best_so_far],
             where="post", label="best so far")
-    ax.set(xlabel="trial", ylabel=cfg.tune.objective, title=f"{cfg.tune.algorithm} search")
+    ax.set(xlabel="trial", ylabel=tune.objective, title=f"{tune.algorithm} search")
     ax.legend()
     fig.tight_layout()
     replace_file(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
@@ -151,15 +150,15 @@ def plot_objective(cfg: ExperimentConfig, rows: list[dict], path: Path) -> None:
 
 def write_results(cfg: ExperimentConfig, search_dir: Path, oracle) -> list[dict]:
     """Write results.csv, results.md, objective.png and best_config.yaml; return the rows."""
-    rows = trial_rows(cfg, oracle)
+    rows = trial_rows(cfg.tune.space, oracle)
     if not rows:
         return rows
-    best = best_row(cfg, rows)
+    best = best_row(cfg.tune, rows)
     replace_file(search_dir / "results.csv",
                   lambda tmp: tmp.write_text(csv_text(_table(rows)), encoding="utf-8"))
     replace_file(search_dir / "results.md",
-                  lambda tmp: tmp.write_text(_markdown(cfg, rows, best), encoding="utf-8"))
-    plot_objective(cfg, rows, search_dir / "objective.png")
+                  lambda tmp: tmp.write_text(_markdown(cfg.tune, rows, best), encoding="utf-8"))
+    plot_objective(cfg.tune, rows, search_dir / "objective.png")
     if best:
         save_config(best_config(cfg, best["values"]), search_dir / "best_config.yaml")
     return rows
@@ -167,4 +166,4 @@ def write_results(cfg: ExperimentConfig, search_dir: Path, oracle) -> list[dict]
 
 def best_config(cfg: ExperimentConfig, values: dict) -> ExperimentConfig:
     """The search config with a trial's values and epochs (export settings kept)."""
-    return replace(cfg, trial_overrides(cfg, values))
+    return with_changes(cfg, trial_changes(cfg.tune, values))

@@ -14,8 +14,9 @@ A search directory (``runs/tune-<algorithm>-<data>-<model>-<hash>/`` unless
 
 Running the same command again resumes: finished trials are kept, none is retrained, and
 only ``fresh=True`` (``--fresh``) deletes the directory and starts over. A directory made
-by a different config is refused with the keys that differ (``tune.max_trials`` may grow:
-that extends the search).
+by a different config is refused with the keys that differ; keys that change no trial may
+differ (pipeline and ``none`` keys, bigmodel_tf.config.effects: ``tune.max_trials`` may
+grow, which extends the search).
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ from pathlib import Path
 import yaml
 
 from bigmodel_tf.config import (
+    RUN_EFFECTS,
     ExperimentConfig,
-    config_hash,
+    differences,
     from_dict,
+    keys_with,
     read_yaml,
     save_config,
+    select,
     to_dict,
 )
 from bigmodel_tf.errors import RunDirError, UserError
 from bigmodel_tf.experiments import RunResult, run
-from bigmodel_tf.training.run_dir import RUNS_ROOT, config_differences
+from bigmodel_tf.training.run_dir import RUNS_ROOT
 from bigmodel_tf.tuning import hparams
 from bigmodel_tf.tuning.oracles import build_oracle
 from bigmodel_tf.tuning.results import best_row, write_results
@@ -49,8 +53,8 @@ from bigmodel_tf.tuning.tuner import ORACLE_DIR, BigmodelTuner
 
 log = logging.getLogger("bigmodel_tf.tuning")
 
-# Keys that may differ when a search resumes: they do not change any trial's result.
-RESUMABLE_CHANGES = ("run_name:", "export.", "tune.max_trials:", "train.verbose:")
+# The effects of the keys that may differ when a search resumes: they change no trial.
+RESUMABLE_EFFECTS = ("pipeline", "none")
 
 
 class SearchError(UserError):
@@ -68,9 +72,10 @@ class SearchResult:
 
 
 def tune_hash(cfg: ExperimentConfig, *ignored: str) -> str:
-    """A short hash of the training config and the tune section minus ``ignored`` keys."""
-    tune = {k: v for k, v in to_dict(cfg.tune).items() if k not in ignored}
-    blob = json.dumps([config_hash(cfg), tune], sort_keys=True, default=str).encode()
+    """A short hash of the keys a search's trials depend on (those of config_hash and the
+    ``search`` keys of the tune section), minus the tune keys named in ``ignored``."""
+    keys = keys_with(*RUN_EFFECTS, "search") - {f"tune.{name}" for name in ignored}
+    blob = json.dumps(select(to_dict(cfg), keys), sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:10]
 
 
@@ -103,8 +108,7 @@ def prepare_search_dir(cfg: ExperimentConfig, search_dir: Path, fresh: bool) -> 
             raise RunDirError(
                 f"{config_file}: unreadable; use --fresh or a new --run-dir"
             ) from None
-        diffs = [d for d in config_differences(saved, to_dict(cfg))
-                 if not d.startswith(RESUMABLE_CHANGES)]
+        diffs = differences(saved, to_dict(cfg), ignore=RESUMABLE_EFFECTS)
         if diffs:
             raise RunDirError(
                 f"{search_dir}: holds a search with a different config ({'; '.join(diffs[:5])}); "
@@ -125,7 +129,7 @@ def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
     else:
         prepare_search_dir(cfg, search_dir, fresh)
     space = cfg.tune.space
-    oracle = build_oracle(cfg, to_hyperparameters(space, cfg))
+    oracle = build_oracle(cfg.tune, cfg.seed, to_hyperparameters(space, cfg))
     tuner = BigmodelTuner(cfg, search_dir, oracle)
     if role != "worker":
         experiment_dir = search_dir / "tensorboard"
@@ -143,7 +147,7 @@ def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
     if role == "worker":
         return SearchResult(search_dir, role)
     rows = write_results(cfg, search_dir, tuner.oracle)
-    return SearchResult(search_dir, role, rows, best_row(cfg, rows))
+    return SearchResult(search_dir, role, rows, best_row(cfg.tune, rows))
 
 
 def retrain_best(found: SearchResult) -> RunResult:

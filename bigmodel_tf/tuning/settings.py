@@ -14,7 +14,7 @@ import re
 import typing
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, TuneConfig, load_config, replace
+from bigmodel_tf.config import ExperimentConfig, TuneConfig, load_config, replace, with_changes
 from bigmodel_tf.errors import ConfigError
 from bigmodel_tf.tuning.space import FIELDS_BY_TYPE, normalize_space, resolve_space
 
@@ -32,36 +32,37 @@ def load_tune_config(path: str | Path | None, overrides: typing.Iterable[str]) -
     cfg = load_config(path, [o for o in overrides if o not in space_edits])
     if not space_edits:
         return cfg
-    return replace(cfg, [*_fields_a_new_type_drops(cfg.tune.space, space_edits), *space_edits])
+    drops = _fields_a_new_type_drops(cfg.tune.space, space_edits)
+    return replace(with_changes(cfg, drops), space_edits)
 
 
-def _fields_a_new_type_drops(space: dict, space_edits: list[str]) -> list[str]:
-    """``tune.space.K.F=null`` for each field F of entry K that ``--set tune.space.K.type=T``
+def _fields_a_new_type_drops(space: dict, space_edits: list[str]) -> dict[str, None]:
+    """``{tune.space.K.F: None}`` for each field F of entry K that ``--set tune.space.K.type=T``
     leaves without meaning (not a field of T, not set on the command line), so that
     ``--set tune.space.K.type=choice tune.space.K.values=[...]`` turns a range into a choice.
     """
     try:
         current = normalize_space(space, {})
     except ConfigError:  # a malformed space: resolve_space reports it with its key
-        return []
+        return {}
     given = {edit.partition("=")[0].strip() for edit in space_edits}
-    drops = []
+    drops = {}
     for edit in space_edits:
         name, _, new_type = (part.strip() for part in edit.partition("="))
         if not name.endswith(".type") or new_type not in FIELDS_BY_TYPE:
             continue
         key = name.removeprefix("tune.space.").removesuffix(".type")
-        drops += [f"tune.space.{key}.{field}=null" for field in current.get(key, {})
-                  if field not in FIELDS_BY_TYPE[new_type]
-                  and f"tune.space.{key}.{field}" not in given]
+        drops.update({f"tune.space.{key}.{field}": None for field in current.get(key, {})
+                      if field not in FIELDS_BY_TYPE[new_type]
+                      and f"tune.space.{key}.{field}" not in given})
     return drops
 
 
-def direction(cfg: ExperimentConfig) -> str:
+def direction(tune: TuneConfig) -> str:
     """``max`` or ``min``: ``tune.direction``, or for ``auto`` min for a loss, else max."""
-    if cfg.tune.direction != "auto":
-        return cfg.tune.direction
-    return "min" if "loss" in cfg.tune.objective.rsplit(".", 1)[-1] else "max"
+    if tune.direction != "auto":
+        return tune.direction
+    return "min" if "loss" in tune.objective.rsplit(".", 1)[-1] else "max"
 
 
 def metric_value(metrics: dict, name: str) -> float | None:
@@ -77,9 +78,8 @@ def metric_value(metrics: dict, name: str) -> float | None:
     return float(node)
 
 
-def _check_objective(cfg: ExperimentConfig) -> None:
+def _check_objective(name: str) -> None:
     """The objective names a metric of metrics.json (train/val/test.<metric> or top level)."""
-    name = cfg.tune.objective
     if name not in TOP_LEVEL_METRICS and not _SPLIT_METRIC.match(name):
         raise ConfigError(
             "tune.objective: expected a number of metrics.json such as val.accuracy, "
@@ -91,7 +91,7 @@ def _check_objective(cfg: ExperimentConfig) -> None:
 def resolve_tune(cfg: ExperimentConfig) -> ExperimentConfig:
     """``cfg`` with its space in canonical form, after checking every tune rule."""
     t = cfg.tune
-    _check_objective(cfg)
+    _check_objective(t.objective)
     if t.tournament_size > t.population_size:
         raise ConfigError(
             f"tune.tournament_size: expected at most tune.population_size "

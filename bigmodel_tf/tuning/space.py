@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
-from bigmodel_tf.config import ExperimentConfig, replace, to_dict
+from bigmodel_tf.config import ExperimentConfig, to_dict, with_changes
 from bigmodel_tf.errors import ConfigError
 
 SPEC_FIELDS = ("type", "min", "max", "log", "step", "values")
@@ -37,6 +39,8 @@ NOT_SEARCHABLE = {
     "runtime.deterministic": "op determinism cannot be turned off within a process",
 }
 _NULLS = (None, "null", "none", "None")
+# A key's value converter: (where, raw value) -> the value as the key's type (ConfigError).
+Converter = Callable[[str, Any], Any]
 
 
 def _kind(tp: Any) -> str:
@@ -101,7 +105,7 @@ def _typed(cfg: ExperimentConfig, key: str, where: str, value: Any) -> Any:
     if value in _NULLS or isinstance(value, dict | list):
         raise ConfigError(f"{where}: expected a single value of {key}, got {value!r}")
     try:
-        checked = replace(cfg, [f"{key}={value}"])
+        checked = with_changes(cfg, {key: value})
     except ConfigError as exc:
         raise ConfigError(f"{where}: {str(exc).removeprefix(f'{key}: ')}") from None
     node: Any = checked
@@ -134,13 +138,13 @@ def _check_key(key: str, kinds: dict[str, str]) -> str:
     return kinds[key]
 
 
-def _resolve_range(cfg, key: str, spec: dict, where: str) -> dict:
+def _resolve_range(typed: Converter, spec: dict, where: str) -> dict:
     """The int/float fields: min <= max, log needs min > 0, step > 0 (> 1 on a log scale)."""
     for name in ("min", "max"):
         if name not in spec:
             raise ConfigError(f"{where}.{name}: required for type {spec['type']}")
-    lo = _typed(cfg, key, f"{where}.min", spec["min"])
-    hi = _typed(cfg, key, f"{where}.max", spec["max"])
+    lo = typed(f"{where}.min", spec["min"])
+    hi = typed(f"{where}.max", spec["max"])
     if spec["type"] == "int" and not (float(lo).is_integer() and float(hi).is_integer()):
         raise ConfigError(f"{where}: type int needs integer min and max, got {lo} and {hi}")
     if lo > hi:
@@ -165,8 +169,9 @@ def _resolve_range(cfg, key: str, spec: dict, where: str) -> dict:
     return resolved
 
 
-def _resolve_spec(cfg: ExperimentConfig, key: str, spec: dict, kind: str) -> dict:
-    """One spec checked against its key and converted to its canonical form."""
+def _resolve_spec(key: str, spec: dict, kind: str, typed: Converter) -> dict:
+    """One spec checked against its key (of ``kind``) and converted to its canonical form,
+    its values by ``typed``."""
     where = f"tune.space.{key}"
     spec_type = spec.get("type")
     if spec_type not in TYPES:
@@ -182,16 +187,16 @@ def _resolve_spec(cfg: ExperimentConfig, key: str, spec: dict, kind: str) -> dic
         raise ConfigError(f"{where}.{extra[0]}: not a field of type {spec_type} "
                           f"(its fields: {', '.join(allowed_fields)})")
     if spec_type in ("int", "float"):
-        return _resolve_range(cfg, key, spec, where)
+        return _resolve_range(typed, spec, where)
     if spec_type == "bool":
         return {"type": "bool"}
     values = spec.get("values")
     if not isinstance(values, list) or not values:
         raise ConfigError(f"{where}.values: expected a non-empty list, got {values!r}")
-    typed = [_typed(cfg, key, f"{where}.values[{i}]", v) for i, v in enumerate(values)]
-    if len({repr(v) for v in typed}) != len(typed):
+    choices = [typed(f"{where}.values[{i}]", v) for i, v in enumerate(values)]
+    if len({repr(v) for v in choices}) != len(choices):
         raise ConfigError(f"{where}.values: expected distinct values, got {values}")
-    return {"type": "choice", "values": typed}
+    return {"type": "choice", "values": choices}
 
 
 def resolve_space(cfg: ExperimentConfig) -> dict[str, dict]:
@@ -200,7 +205,8 @@ def resolve_space(cfg: ExperimentConfig) -> dict[str, dict]:
     specs = normalize_space(cfg.tune.space, kinds)
     if not specs:
         raise ConfigError("tune.space: expected at least one key to search")
-    return {key: _resolve_spec(cfg, key, spec, _check_key(key, kinds))
+    return {key: _resolve_spec(key, spec, _check_key(key, kinds),
+                               functools.partial(_typed, cfg, key))
             for key, spec in specs.items()}
 
 

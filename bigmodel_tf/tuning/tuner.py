@@ -1,13 +1,12 @@
 """The tuner: a KerasTuner ``Tuner`` whose trials are ``bigmodel train`` runs.
 
-``run_trial`` turns the trial's hyperparameter values into the search config plus
-``--set``-style overrides and runs it as the experiments layer's ``run`` — the same
-strategy, tf.data pipeline, callbacks, early stopping, checkpoints, evaluation and
-TensorBoard logs as ``bigmodel train`` — into its own run directory
-``<search>/trials/<trial id>`` (a further execution ``n`` of the trial goes to
-``<trial id>.<n>``, seeded ``seed + n``). Each trial runs inside ``isolated_trial``
-(memory stays flat), and its hyperparameters and final metrics go to TensorBoard's
-HParams plugin.
+``run_trial`` turns the trial's hyperparameter values into typed changes of the search
+config and runs it as the experiments layer's ``run`` — the same strategy, tf.data
+pipeline, callbacks, early stopping, checkpoints, evaluation and TensorBoard logs as
+``bigmodel train`` — into its own run directory ``<search>/trials/<trial id>`` (a further
+execution ``n`` of the trial goes to ``<trial id>.<n>``, seeded ``seed + n``). Each trial
+runs inside ``isolated_trial`` (memory stays flat), and its hyperparameters and final
+metrics go to TensorBoard's HParams plugin.
 
 Resume: KerasTuner reloads the oracle and re-queues the trials that were running; a
 re-queued trial's run directory resumes from its last finished epoch (BackupAndRestore)
@@ -28,7 +27,7 @@ from pathlib import Path
 import keras_tuner
 from keras_tuner.engine.trial import TrialStatus
 
-from bigmodel_tf.config import ExperimentConfig, replace, with_changes
+from bigmodel_tf.config import ExperimentConfig, TuneConfig, with_changes
 from bigmodel_tf.errors import ConfigError, UserError
 from bigmodel_tf.experiments import run as run_experiment
 from bigmodel_tf.io import read_json, write_json
@@ -53,22 +52,21 @@ class ObjectiveNotFoundError(keras_tuner.errors.FatalError, ConfigError):
     """The objective is not in metrics.json: stops the search (every trial would fail)."""
 
 
-def trial_epochs(cfg: ExperimentConfig, values: dict) -> int:
+def trial_epochs(tune: TuneConfig, values: dict) -> int:
     """A trial's epochs: Hyperband's ``tuner/epochs``, else ``tune.max_epochs``."""
-    return int(values.get("tuner/epochs", cfg.tune.max_epochs))
+    return int(values.get("tuner/epochs", tune.max_epochs))
 
 
-def trial_overrides(cfg: ExperimentConfig, values: dict) -> list[str]:
-    """The ``KEY=VALUE`` overrides that turn the search config into a trial's config."""
-    searched = [f"{key}={value}" for key, value in values.items()
-                if not key.startswith("tuner/")]
-    return [*searched, f"train.epochs={trial_epochs(cfg, values)}"]
+def trial_changes(tune: TuneConfig, values: dict) -> dict:
+    """The typed changes (dotted key -> value) that turn the search config into a trial's."""
+    searched = {key: value for key, value in values.items() if not key.startswith("tuner/")}
+    return {**searched, "train.epochs": trial_epochs(tune, values)}
 
 
 def trial_config(cfg: ExperimentConfig, values: dict, execution: int = 0) -> ExperimentConfig:
     """The training config of one trial execution (TRIAL_SETTINGS; a seed per execution)."""
-    return with_changes(replace(cfg, trial_overrides(cfg, values)),
-                        {**TRIAL_SETTINGS, "seed": (cfg.seed + execution) % 2**31})
+    return with_changes(cfg, {**trial_changes(cfg.tune, values), **TRIAL_SETTINGS,
+                              "seed": (cfg.seed + execution) % 2**31})
 
 
 def trial_run_dir(search_dir: Path, trial_id: str, execution: int = 0) -> Path:
@@ -160,7 +158,7 @@ class BigmodelTuner(keras_tuner.Tuner):
             return float(read_json(record)["seconds"])
         values = {k: v for k, v in trial.hyperparameters.values.items()
                   if not k.startswith("tuner/")}
-        values[hparams.EPOCHS] = trial_epochs(self.cfg, trial.hyperparameters.values)
+        values[hparams.EPOCHS] = trial_epochs(self.cfg.tune, trial.hyperparameters.values)
         hparams.write_trial(run_dir / "tensorboard", values, trial.trial_id, metrics,
                             self.oracle.objective.name, started)
         write_json(record, {"trial_id": trial.trial_id, "seconds": round(seconds, 2)})

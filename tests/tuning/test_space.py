@@ -115,9 +115,9 @@ def test_an_empty_space_is_refused():
 
 
 def test_direction_and_metric_paths():
-    assert direction(resolved()) == "max"
-    assert direction(resolved("tune.objective=val.loss")) == "min"
-    assert direction(resolved("tune.objective=val.loss", "tune.direction=max")) == "max"
+    assert direction(resolved().tune) == "max"
+    assert direction(resolved("tune.objective=val.loss").tune) == "min"
+    assert direction(resolved("tune.objective=val.loss", "tune.direction=max").tune) == "max"
     metrics = {"val": {"accuracy": 0.9, "roc_auc": None}, "epochs_run": 3}
     assert metric_value(metrics, "val.accuracy") == 0.9
     assert metric_value(metrics, "epochs_run") == 3.0
