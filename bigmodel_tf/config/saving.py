@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bigmodel_tf.config.experiment import ExperimentConfig
+from bigmodel_tf.plugins import path_name
 
 # Keys written by save_config for provenance; accepted (and ignored) when loading.
 PROVENANCE_KEYS = ("versions",)
@@ -40,12 +41,13 @@ def config_hash(cfg: ExperimentConfig) -> str:
 
 def run_name(cfg: ExperimentConfig) -> str:
     """The run directory's name: ``run_name`` if set, else data-model-hash (stable)."""
-    return cfg.run_name or f"{cfg.data.name}-{cfg.model.name}-{config_hash(cfg)}"
+    return cfg.run_name or (
+        f"{path_name(cfg.data.name)}-{path_name(cfg.model.name)}-{config_hash(cfg)}")
 
 
 def export_name(cfg: ExperimentConfig) -> str:
     """The exported model's name under ``export.dir``."""
-    return cfg.export.name or f"{cfg.data.name}_{cfg.model.name}"
+    return cfg.export.name or f"{path_name(cfg.data.name)}_{path_name(cfg.model.name)}"
 
 
 def library_versions() -> dict:

@@ -60,7 +60,7 @@ def test_contract(case, raw_inputs):
     probs = np.asarray(model(raw_inputs(spec), training=False))
     assert probs.dtype == np.float32 and np.isfinite(probs).all()
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-5)
-    assert bool(model.losses) == (cfg.model.l1 > 0 or cfg.model.l2 > 0)
+    assert bool(model.losses) == (cfg.l1 > 0 or cfg.l2 > 0)
 
 
 def test_plain_call_is_inference(case, raw_inputs):

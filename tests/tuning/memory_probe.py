@@ -34,7 +34,7 @@ def probe(search_dir: Path) -> dict:
         memory.append(rss_mb())
         registry_sizes.append(len(_gradient_registry()))
         splits = load_splits(cfg)
-        model = build_model(cfg, splits.spec)
+        model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, steps_per_epoch=4)
         history = model.fit(build_dataset(cfg, "train"), epochs=cfg.train.epochs, verbose=0)
         metrics = {"val": {"accuracy": float(history.history["accuracy"][-1])},
