@@ -11,11 +11,11 @@ import json
 import sys
 from pathlib import Path
 
+from bigmodel_tf.compat import gradient_registry
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training import TrainResult, compile_model
 from bigmodel_tf.tuning import tuner as tuner_module
-from bigmodel_tf.tuning.isolation import _gradient_registry
 from bigmodel_tf.tuning.search import run_search
 from tests.tuning.conftest import tune_config
 
@@ -32,7 +32,7 @@ def probe(search_dir: Path) -> dict:
 
     def fit_trial(cfg, run_dir):
         memory.append(rss_mb())
-        registry_sizes.append(len(_gradient_registry()))
+        registry_sizes.append(len(gradient_registry()))
         splits = load_splits(cfg)
         model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, steps_per_epoch=4)
