@@ -122,3 +122,19 @@ def test_a_builder_with_the_wrong_output_is_named_before_anything_is_written(
         "outputs have shapes [(None, 1)], expected one output of shape (None, 3) (one per "
         "class)")
     assert not (tmp_path / "run").exists()
+
+
+def test_safe_loading_admits_only_the_runs_own_plugin_package():
+    """A registered class of the run's plug-in package loads; another package's does not."""
+    from bigmodel_tf.errors import ArtifactError
+    from bigmodel_tf.loading import check_config
+
+    def layer(package):
+        return {"module": f"{package}.model", "class_name": "FeatureScale",
+                "registered_name": f"{package}>FeatureScale"}
+
+    check_config(layer("bigmodel_demo_plugin"), "ok", packages=("bigmodel_demo_plugin",))
+    for node, packages in ((layer("bigmodel_demo_plugin"), ()),
+                           (layer("other"), ("bigmodel_demo_plugin",))):
+        with pytest.raises(ArtifactError, match="names the unknown class"):
+            check_config(node, "refused", packages=packages)
