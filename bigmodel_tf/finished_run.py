@@ -192,11 +192,14 @@ class RunDir:
     def load_verified_model(self, compile: bool = True):
         """model.keras, checked against the manifest and data_spec.json, loaded safely."""
         from bigmodel_tf.loading import load_keras_model
+        from bigmodel_tf.plugins import plugin_packages
 
         if not (self.path / MODEL).is_file():
             raise self.error(MODEL, "missing")
         try:
-            model = load_keras_model(self.path / MODEL, compile=compile)
+            # config.yaml's model plug-in (imported when the config was read) may add layers
+            packages = plugin_packages(self.config.model.name)
+            model = load_keras_model(self.path / MODEL, compile=compile, packages=packages)
         except ArtifactError as exc:
             raise RunDirError(str(exc)) from None
         shape, classes = [int(d) for d in model.input_shape[1:]], int(model.output_shape[-1])

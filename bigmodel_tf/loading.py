@@ -8,7 +8,8 @@ from any module. ``load_keras_model`` therefore, before Keras sees the file:
 2. checks the file's sha256 against the ``manifest.json`` next to it (manifest.py);
 3. reads ``config.json`` from the archive without deserializing anything and refuses a
    Lambda layer (or any ``__lambda__`` function), a class from a module outside Keras and
-   this package, and a registered class of another package;
+   this package, and a registered class of another package (a run's model plug-in adds its
+   own package: ``packages``);
 
 and then loads with ``keras.models.load_model(..., safe_mode=True)``. A refusal is an
 ArtifactError and has no side effect: no module is imported, no code runs.
@@ -31,20 +32,20 @@ OWN_PACKAGE = "bigmodel_tf"
 ARCHIVE_MEMBERS = {"config.json", "metadata.json", "model.weights.h5", "model.weights.npz"}
 
 
-def _allowed(node: dict) -> bool:
-    """Whether one serialized object names a class Keras or this package defines."""
+def _allowed(node: dict, packages: tuple[str, ...]) -> bool:
+    """Whether one serialized object names a class Keras, this package or ``packages`` define."""
     module, registered = node.get("module"), node.get("registered_name")
     if registered and ">" in str(registered):
-        return str(registered).split(">", 1)[0] == OWN_PACKAGE and str(module).startswith(
-            f"{OWN_PACKAGE}."
-        )
+        package = str(registered).split(">", 1)[0]
+        return package in (OWN_PACKAGE, *packages) and str(module).startswith(f"{package}.")
     if module is None or module == "builtins":  # keras tensors, tuples, built-in functions
         return node["class_name"] not in FORBIDDEN_CLASSES
     return module == "keras" or str(module).startswith("keras.")
 
 
-def check_config(config, where: str) -> None:
-    """Raise ArtifactError for a Lambda or a class from outside Keras and this package."""
+def check_config(config, where: str, packages: tuple[str, ...] = ()) -> None:
+    """Raise ArtifactError for a Lambda or a class from outside Keras, this package and the
+    registered classes of ``packages``."""
     stack = [config]
     while stack:
         node = stack.pop()
@@ -58,16 +59,16 @@ def check_config(config, where: str) -> None:
                         f"{where}: holds a {name} layer or function (arbitrary Python code); "
                         "refusing to load it"
                     )
-                if not _allowed(node):
+                if not _allowed(node, packages):
                     raise ArtifactError(
                         f"{where}: names the unknown class {node.get('module')}.{name} "
                         f"(registered as {node.get('registered_name')!r}); only Keras and "
-                        f"{OWN_PACKAGE} classes are loaded"
+                        f"{', '.join((OWN_PACKAGE, *packages))} classes are loaded"
                     )
             stack.extend(node.values())
 
 
-def read_keras_config(path: str | Path) -> dict:
+def read_keras_config(path: str | Path, packages: tuple[str, ...] = ()) -> dict:
     """The model config inside a ``.keras`` archive, read as JSON only (no Keras)."""
     path = Path(path)
     if path.suffix != ".keras":
@@ -86,20 +87,22 @@ def read_keras_config(path: str | Path) -> dict:
             config = json.loads(archive.read("config.json"))
     except (KeyError, OSError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError):
         raise ArtifactError(f"{path}: no readable config.json in the archive") from None
-    check_config(config, str(path))
+    check_config(config, str(path), packages)
     return config
 
 
-def load_keras_model(path: str | Path, verify: bool = True, compile: bool = True):
+def load_keras_model(path: str | Path, verify: bool = True, compile: bool = True,
+                     packages: tuple[str, ...] = ()):
     """A Keras model from a ``.keras`` file, after the checks above (ArtifactError if not).
 
     ``verify=False`` skips only the manifest check (for a file with no manifest that the
-    caller trusts); the format and content checks and safe mode always apply.
+    caller trusts); the format and content checks and safe mode always apply. ``packages``
+    are plug-in packages (already imported) whose registered classes the file may use.
     """
     path = Path(path)
     if verify:
         verify_file(path)
-    read_keras_config(path)
+    read_keras_config(path, packages)
     import bigmodel_tf.models  # noqa: F401  (registers this package's layers with Keras)
 
     try:

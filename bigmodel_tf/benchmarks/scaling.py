@@ -35,7 +35,7 @@ def measure(cfg) -> dict:
     with strategy.scope():
         train = build_dataset(cfg, "train")
         steps = int(train.cardinality())
-        model = build_model(cfg, load_splits(cfg).spec)
+        model = build_model(cfg.model, load_splits(cfg).spec)
         compile_model(cfg, model, steps)
     keras.mixed_precision.set_global_policy("float32")
     seconds = []

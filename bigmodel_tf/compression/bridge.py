@@ -79,7 +79,7 @@ def check_same_outputs(a, b, x: np.ndarray, what: str) -> None:
 def _copy(source, cfg: ExperimentConfig, spec: DataSpec, keras_module, x: np.ndarray, what):
     """Rebuild ``cfg``'s model in ``keras_module`` (float32) with ``source``'s weights."""
     with float32_policy():
-        target = build_model(cfg, spec, keras=keras_module)
+        target = build_model(cfg.model, spec, keras=keras_module)
     weights = source.get_weights()
     if [w.shape for w in weights] != [w.shape for w in target.get_weights()]:
         raise CompressionError(

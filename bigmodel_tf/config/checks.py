@@ -12,6 +12,7 @@ from typing import Any
 from bigmodel_tf.config.experiment import CompressionConfig, ExperimentConfig
 from bigmodel_tf.config.sections import DataConfig, EvaluationConfig, TrainConfig, num_range
 from bigmodel_tf.errors import ConfigError
+from bigmodel_tf.plugins import is_plugin_path, load_plugin
 
 
 def check_range(key: str, value: Any, meta: typing.Mapping) -> None:
@@ -29,6 +30,9 @@ def check_range(key: str, value: Any, meta: typing.Mapping) -> None:
 def validate(cfg: ExperimentConfig) -> None:
     """Check rules that involve more than one key (impossible combinations)."""
     d, t = cfg.data, cfg.train
+    for key, name in (("model.name", cfg.model.name), ("data.name", d.name)):
+        if is_plugin_path(name):
+            load_plugin(key, name)  # imports it: a broken plug-in fails before any work
     if d.val_fraction + d.test_fraction >= 0.9:
         raise ConfigError(
             "data.val_fraction + data.test_fraction: expected a sum below 0.9, "

@@ -27,6 +27,7 @@ from bigmodel_tf.config.checks import check_range, validate
 from bigmodel_tf.config.experiment import PROVENANCE_KEYS, ExperimentConfig
 from bigmodel_tf.config.saving import to_dict
 from bigmodel_tf.errors import ConfigError
+from bigmodel_tf.plugins import is_plugin_path, name_error
 
 MAX_YAML_BYTES = 1 << 20  # 1 MiB; the largest preset is a few KiB
 MAX_YAML_NODES = 10_000  # scalars, lists and mappings, aliases expanded; a full config: ~400
@@ -184,6 +185,16 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
     raise ConfigError(f"{key}: unsupported type {_describe(tp)}")
 
 
+def _name_or_plugin(key: str, value: Any, tp: Any) -> Any:
+    """A built-in name of the Literal ``tp``, or a ``package.module:function`` plug-in path."""
+    if is_plugin_path(value):
+        return value
+    try:
+        return _coerce(key, value, tp)
+    except ConfigError:
+        raise name_error(key, typing.get_args(tp), value) from None
+
+
 def _build(cls: type, raw: Any, prefix: str) -> Any:
     """Build dataclass ``cls`` from a mapping, converting and range-checking every field."""
     if not isinstance(raw, dict):
@@ -207,6 +218,8 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
         tp = hints[name]
         if dataclasses.is_dataclass(tp):
             values[name] = _build(tp, raw[name] if raw[name] is not None else {}, f"{key}.")
+        elif f.metadata.get("plugin"):
+            values[name] = _name_or_plugin(key, raw[name], tp)
         else:
             values[name] = _coerce(key, raw[name], tp)
             check_range(key, values[name], f.metadata)

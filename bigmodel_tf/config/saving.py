@@ -17,6 +17,7 @@ import yaml
 
 from bigmodel_tf.config.effects import RUN_EFFECTS, keys_with, select
 from bigmodel_tf.config.experiment import ExperimentConfig
+from bigmodel_tf.plugins import path_name
 
 
 def to_dict(cfg: Any) -> dict:
@@ -34,12 +35,13 @@ def config_hash(cfg: ExperimentConfig) -> str:
 
 def run_name(cfg: ExperimentConfig) -> str:
     """The run directory's name: ``run_name`` if set, else data-model-hash (stable)."""
-    return cfg.run_name or f"{cfg.data.name}-{cfg.model.name}-{config_hash(cfg)}"
+    return cfg.run_name or (
+        f"{path_name(cfg.data.name)}-{path_name(cfg.model.name)}-{config_hash(cfg)}")
 
 
 def export_name(cfg: ExperimentConfig) -> str:
     """The exported model's name under ``export.dir``."""
-    return cfg.export.name or f"{cfg.data.name}_{cfg.model.name}"
+    return cfg.export.name or f"{path_name(cfg.data.name)}_{path_name(cfg.model.name)}"
 
 
 def library_versions() -> dict:

@@ -85,10 +85,11 @@ class SyntheticConfig:
 class DataConfig:
     """Which data set, how it is split, and how the tf.data pipeline feeds it."""
 
+    # a built-in source or a plug-in "package.module:function" (bigmodel_tf/plugins.py)
     name: Literal[
         "digits", "breast_cancer", "wine", "iris", "synthetic_images", "synthetic_tabular",
         "csv", "image_dir", "tfrecord", "mnist", "fashion_mnist", "cifar10",
-    ] = "digits"
+    ] = field(default="digits", metadata={"plugin": True})
     path: str | None = None  # csv file, image folder or TFRecord folder
     label: str | None = None  # csv label column
     numeric_columns: list[str] | None = None  # csv: None = inferred
@@ -155,10 +156,12 @@ class ModelConfig:
     """Which zoo model to build and its architecture options.
 
     ``auto`` (the default) follows the data: bigmodel_tf/models/auto.py resolves it before
-    a run starts, and the saved config records the concrete name.
+    a run starts, and the saved config records the concrete name. ``name`` may also be a
+    plug-in builder, ``package.module:function`` (bigmodel_tf/plugins.py).
     """
 
-    name: Literal["auto", "mlp", "cnn", "resnet", "mobilenetv2", "transformer"] = "auto"
+    name: Literal["auto", "mlp", "cnn", "resnet", "mobilenetv2", "transformer"] = field(
+        default="auto", metadata={"plugin": True})
     width: int = field(default=64, metadata=num_range(1, 65_536))
     depth: int = field(default=2, metadata=num_range(0, 256))  # mlp depth 0 = linear model
     dropout: float = field(default=0.1, metadata=num_range(0.0, 0.95))

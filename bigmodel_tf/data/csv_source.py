@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import DataConfig
 from bigmodel_tf.data.raw import FEATURE_LIMIT, FEATURE_LIMIT_TEXT, RawData, encode_labels
 from bigmodel_tf.errors import DataError
 
@@ -111,13 +111,13 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _given_types(cfg: ExperimentConfig, path: Path, header: list[str]) -> tuple[set, set]:
+def _given_types(data_cfg: DataConfig, path: Path, header: list[str]) -> tuple[set, set]:
     """data.numeric_columns and data.categorical_columns, checked against the header."""
-    given = {"data.numeric_columns": cfg.data.numeric_columns or [],
-             "data.categorical_columns": cfg.data.categorical_columns or []}
+    given = {"data.numeric_columns": data_cfg.numeric_columns or [],
+             "data.categorical_columns": data_cfg.categorical_columns or []}
     for key, names in given.items():
         for name in names:
-            if name == cfg.data.label:
+            if name == data_cfg.label:
                 raise DataError(f"{key}: {name!r} is the label column (data.label)")
             if name not in header:
                 raise DataError(
@@ -189,11 +189,11 @@ def _check_labels(scan: Scan) -> None:
             scan.bad.append(BadCell(line, scan.label, text, "is NaN, a missing label"))
 
 
-def scan(cfg: ExperimentConfig) -> Scan:
+def scan(data_cfg: DataConfig) -> Scan:
     """Read data.path and check every row and cell; structural problems raise DataError."""
-    path = Path(cfg.data.path)
+    path = Path(data_cfg.path)
     header, rows = _read_rows(path)
-    label = cfg.data.label
+    label = data_cfg.label
     if label not in header:
         raise DataError(
             f"data.label={label!r}: no such column in {path}; "
@@ -201,7 +201,7 @@ def scan(cfg: ExperimentConfig) -> Scan:
         )
     if len(header) < 2:
         raise DataError(f"data.path={path}: no feature columns besides the label {label!r}")
-    numeric, categorical = _given_types(cfg, path, header)
+    numeric, categorical = _given_types(data_cfg, path, header)
     good = [(line, row) for line, row in rows if len(row) == len(header)]
     result = Scan(path, header, label, [line for line, _ in good],
                   {name: [row[j].strip() for _, row in good] for j, name in enumerate(header)},
@@ -217,9 +217,9 @@ def scan(cfg: ExperimentConfig) -> Scan:
     return result
 
 
-def load_csv(cfg: ExperimentConfig) -> RawData:
+def load_csv(data_cfg: DataConfig, seed: int) -> RawData:
     """Read data.path as a tabular data set with the class in column data.label."""
-    table = scan(cfg)
+    table = scan(data_cfg)
     if table.bad:
         raise table.error()
     columns, names, categories = [], [], {}

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import DataConfig
 from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.errors import DataError
 
@@ -146,11 +146,11 @@ def read_image(path: Path, mode: str, height: int, width: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.float32).reshape(height, width, len(mode))
 
 
-def load_image_dir(cfg: ExperimentConfig) -> RawData:
+def load_image_dir(data_cfg: DataConfig, seed: int) -> RawData:
     """Read every image under data.path into [n, h, w, channels] float32 (0..255)."""
-    files = _class_files(Path(cfg.data.path))
-    mode = MODES[cfg.data.channels]
-    height, width = cfg.data.image_size
+    files = _class_files(Path(data_cfg.path))
+    mode = MODES[data_cfg.channels]
+    height, width = data_cfg.image_size
     paths = [p for images in files.values() for p in images]
     x = np.empty((len(paths), height, width, len(mode)), dtype=np.float32)
     for i, path in enumerate(paths):

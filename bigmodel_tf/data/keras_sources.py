@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import DataConfig
 from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.errors import DataError
 
@@ -87,9 +87,9 @@ def _reachable(host: str, port: int = 443) -> bool:
     return reached.is_set()
 
 
-def load_keras_dataset(cfg: ExperimentConfig) -> RawData:
+def load_keras_dataset(data_cfg: DataConfig, seed: int) -> RawData:
     """Load keras.datasets' data.name (local copy or download) as [n, h, w, c] images."""
-    name = cfg.data.name
+    name = data_cfg.name
     source = _SOURCES[name]
     local = [keras_datasets_dir() / f for f in source.files]
     unavailable = (

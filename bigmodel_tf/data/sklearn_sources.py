@@ -11,11 +11,11 @@ from collections.abc import Callable
 import numpy as np
 from sklearn import datasets
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import DataConfig
 from bigmodel_tf.data.raw import RawData
 
 
-def load_digits(cfg: ExperimentConfig) -> RawData:
+def load_digits(data_cfg: DataConfig, seed: int) -> RawData:
     """scikit-learn's digits as [n, 8, 8, 1] float32 images with pixel values 0..16."""
     bunch = datasets.load_digits()
     return RawData(
@@ -27,10 +27,10 @@ def load_digits(cfg: ExperimentConfig) -> RawData:
     )
 
 
-def _tabular(load: Callable) -> Callable[[ExperimentConfig], RawData]:
+def _tabular(load: Callable) -> Callable[[DataConfig, int], RawData]:
     """A loader for one of scikit-learn's embedded tabular data sets."""
 
-    def loader(cfg: ExperimentConfig) -> RawData:
+    def loader(data_cfg: DataConfig, seed: int) -> RawData:
         bunch = load()
         return RawData(
             x=bunch.data.astype(np.float32),

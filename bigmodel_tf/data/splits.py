@@ -131,7 +131,7 @@ def _load(key: str) -> Splits:
             if cfg.data.skip_corrupt else tfrecord_io.read_splits(cfg.data.path)
         )
         return Splits(spec, **{s: _read_only(*arrays[s]) for s in tfrecord_io.SPLIT_NAMES})
-    raw = load_raw(cfg)
+    raw = load_raw(cfg.data, cfg.seed)
     parts = [_read_only(raw.x[i], raw.y[i]) for i in _split_indices(raw, cfg)]
     log.info(
         "data.name=%s: %d examples of shape %s, %d classes; train/val/test %s",

@@ -1,7 +1,7 @@
 """Generated, learnable data sets for tests and benchmarks: synthetic_images, synthetic_tabular.
 
-Both read ``cfg.data.synthetic`` (size, classes, class proportions for imbalance) and are
-seeded by ``cfg.seed``, so the same config always gives the same data.
+Both read ``data.synthetic`` (size, classes, class proportions for imbalance) and are
+seeded by the run's ``seed``, so the same config always gives the same data.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import numpy as np
 from sklearn.datasets import make_classification
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import DataConfig, SyntheticConfig
 from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.errors import ConfigError
 
@@ -22,33 +22,32 @@ _MAX_SHIFT = 0.15  # random translation, fraction of the image size (needs invar
 _NOISE = 0.2  # standard deviation of per-pixel Gaussian noise
 
 
-def _class_proportions(cfg: ExperimentConfig) -> np.ndarray:
+def _class_proportions(syn: SyntheticConfig) -> np.ndarray:
     """Normalized class frequencies (balanced when class_proportions is None)."""
-    syn = cfg.data.synthetic
     props = syn.class_proportions or [1.0] * syn.num_classes
     return np.asarray(props, dtype=np.float64) / sum(props)
 
 
-def _labels(cfg: ExperimentConfig, rng: np.random.Generator) -> np.ndarray:
+def _labels(syn: SyntheticConfig, rng: np.random.Generator) -> np.ndarray:
     """Shuffled int32 labels with exactly the requested per-class counts (largest remainder)."""
-    n = cfg.data.synthetic.num_examples
-    expected = _class_proportions(cfg) * n
+    n = syn.num_examples
+    expected = _class_proportions(syn) * n
     counts = np.floor(expected).astype(np.int64)
     counts[np.argsort(counts - expected)[: n - counts.sum()]] += 1
     labels = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     return rng.permutation(labels)
 
 
-def load_synthetic_images(cfg: ExperimentConfig) -> RawData:
+def load_synthetic_images(data_cfg: DataConfig, seed: int) -> RawData:
     """Oriented gratings (angle = class), randomly shifted and noisy, pixels in [0, 1].
 
     The class is visible to a CNN (orientation) and to an MLP, while the shift and noise
     keep the task from being trivially memorized by one template per class.
     """
-    syn = cfg.data.synthetic
-    rng = np.random.default_rng(cfg.seed)
-    y = _labels(cfg, rng)
-    n, size, channels = len(y), syn.image_size, cfg.data.channels
+    syn = data_cfg.synthetic
+    rng = np.random.default_rng(seed)
+    y = _labels(syn, rng)
+    n, size, channels = len(y), syn.image_size, data_cfg.channels
     rows, cols = np.meshgrid(np.arange(size) / size, np.arange(size) / size, indexing="ij")
     angle = (np.pi * y / syn.num_classes)[:, None, None]
     shift = rng.uniform(-_MAX_SHIFT, _MAX_SHIFT, (n, 2, 1, 1))
@@ -65,9 +64,9 @@ def load_synthetic_images(cfg: ExperimentConfig) -> RawData:
     )
 
 
-def load_synthetic_tabular(cfg: ExperimentConfig) -> RawData:
+def load_synthetic_tabular(data_cfg: DataConfig, seed: int) -> RawData:
     """scikit-learn's make_classification with the configured class proportions."""
-    syn = cfg.data.synthetic
+    syn = data_cfg.synthetic
     # make_classification places each class on a hypercube vertex of the informative
     # subspace, so it needs 2**informative >= classes.
     needed = max(1, math.ceil(math.log2(syn.num_classes)))
@@ -84,9 +83,9 @@ def load_synthetic_tabular(cfg: ExperimentConfig) -> RawData:
         n_redundant=0,
         n_classes=syn.num_classes,
         n_clusters_per_class=1,
-        weights=list(_class_proportions(cfg)),
+        weights=list(_class_proportions(syn)),
         flip_y=0.0,  # no label noise, so class_proportions hold exactly
-        random_state=cfg.seed,
+        random_state=seed,
     )
     return RawData(
         x=x.astype(np.float32),

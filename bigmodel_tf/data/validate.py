@@ -170,7 +170,7 @@ def _images(report: Report, cfg: ExperimentConfig) -> None:
 def _csv(report: Report, cfg: ExperimentConfig) -> None:
     """Check every row and cell of a CSV file; list the bad ones per column."""
     try:
-        table = csv_source.scan(cfg)
+        table = csv_source.scan(cfg.data)
     except DataError as exc:
         report.fatal(str(exc))
         return

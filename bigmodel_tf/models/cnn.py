@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import keras as keras3
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.models import common
 
 
-def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
+def build(model_cfg: ModelConfig, spec: DataSpec, keras=keras3):
     """Build the uncompiled CNN classifier for image ``spec`` with the ``keras`` module given."""
-    common.require_image(cfg, spec)
-    mc = cfg.model
+    mc = model_cfg
+    common.require_image(mc, spec)
     inputs, x = common.model_inputs(spec, keras)
     height, width = spec.input_shape[0], spec.input_shape[1]
     filters = mc.width
@@ -37,4 +37,4 @@ def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
             x = keras.layers.MaxPooling2D(2, name=f"conv_{i}_pool")(x)
             height, width, filters = height // 2, width // 2, filters * 2
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    return common.classifier(inputs, x, cfg, spec, keras, dropout=mc.dropout)
+    return common.classifier(inputs, x, mc, spec, keras, dropout=mc.dropout)

@@ -8,7 +8,7 @@ which is what makes ``get_weights``/``set_weights`` copies between the two valid
 
 from __future__ import annotations
 
-from bigmodel_tf.config import ExperimentConfig, ModelConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import ConfigError
 
@@ -63,7 +63,7 @@ def uses_bias(mc: ModelConfig) -> bool:
     return mc.normalization != "batch"
 
 
-def classifier(inputs, x, cfg: ExperimentConfig, spec: DataSpec, keras, dropout: float = 0.0):
+def classifier(inputs, x, model_cfg: ModelConfig, spec: DataSpec, keras, dropout: float = 0.0):
     """Close a builder: optional dropout, Dense logits, float32 softmax ``probabilities``.
 
     The softmax layer is float32 so that mixed precision policies still give a float32 output.
@@ -71,15 +71,15 @@ def classifier(inputs, x, cfg: ExperimentConfig, spec: DataSpec, keras, dropout:
     if dropout > 0:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     x = keras.layers.Dense(
-        spec.num_classes, kernel_regularizer=regularizer(cfg.model, keras), name="logits"
+        spec.num_classes, kernel_regularizer=regularizer(model_cfg, keras), name="logits"
     )(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name=cfg.model.name)
+    return keras.Model(inputs, outputs, name=model_cfg.name)
 
 
-def require_image(cfg: ExperimentConfig, spec: DataSpec) -> None:
+def require_image(model_cfg: ModelConfig, spec: DataSpec) -> None:
     """Raise ConfigError when an image-only architecture is given tabular data."""
     if spec.kind != "image":
         raise ConfigError(
-            f"model.name={cfg.model.name} needs image data; use mlp or transformer"
+            f"model.name={model_cfg.name} needs image data; use mlp or transformer"
         )

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import keras as keras3
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.models import common
 
 
-def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
+def build(model_cfg: ModelConfig, spec: DataSpec, keras=keras3):
     """Build the uncompiled MLP classifier for ``spec`` with the ``keras`` module given."""
-    mc = cfg.model
+    mc = model_cfg
     inputs, x = common.model_inputs(spec, keras)
     if spec.kind == "image":
         x = keras.layers.Flatten(name="flatten")(x)
@@ -29,4 +29,4 @@ def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
         x = common.norm_act(x, mc, keras, name=f"dense_{i}")
         if mc.dropout > 0:
             x = keras.layers.Dropout(mc.dropout, name=f"dense_{i}_dropout")(x)
-    return common.classifier(inputs, x, cfg, spec, keras)
+    return common.classifier(inputs, x, mc, spec, keras)

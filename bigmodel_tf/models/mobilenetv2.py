@@ -15,16 +15,16 @@ import warnings
 
 import keras as keras3
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.models import common
 
 MIN_SIZE = 32  # pixels; keras.applications.MobileNetV2 rejects smaller inputs
 
 
-def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
+def build(model_cfg: ModelConfig, spec: DataSpec, keras=keras3):
     """Build the uncompiled MobileNetV2 classifier for image ``spec`` with ``keras`` given."""
-    common.require_image(cfg, spec)
+    common.require_image(model_cfg, spec)
     inputs, x = common.model_inputs(spec, keras)
     height, width, channels = spec.input_shape
     if height < MIN_SIZE or width < MIN_SIZE:
@@ -38,7 +38,7 @@ def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
         backbone = keras.applications.MobileNetV2(
             input_shape=(height, width, channels),
             input_tensor=x,
-            alpha=cfg.model.alpha,
+            alpha=model_cfg.alpha,
             include_top=False,
             weights=None,
             pooling="avg",
@@ -46,4 +46,5 @@ def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
     for layer in backbone.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = common.BN_MOMENTUM  # the backbone's 0.999 is for ImageNet-long runs
-    return common.classifier(inputs, backbone.output, cfg, spec, keras, dropout=cfg.model.dropout)
+    return common.classifier(inputs, backbone.output, model_cfg, spec, keras,
+                             dropout=model_cfg.dropout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras as keras3
 
-from bigmodel_tf.config import ExperimentConfig, ModelConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.models import common
 
@@ -48,10 +48,10 @@ def stage_sizes(depth: int) -> list[int]:
     return [depth // stages + (s < depth % stages) for s in range(stages)] if stages else []
 
 
-def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
+def build(model_cfg: ModelConfig, spec: DataSpec, keras=keras3):
     """Build the uncompiled ResNet classifier for image ``spec`` with the ``keras`` given."""
-    common.require_image(cfg, spec)
-    mc = cfg.model
+    mc = model_cfg
+    common.require_image(mc, spec)
     inputs, x = common.model_inputs(spec, keras)
     x = _conv(x, mc.width, mc.kernel_size, 1, mc, keras, name="stem")
     x = common.norm_act(x, mc, keras, name="stem")
@@ -62,4 +62,4 @@ def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
             size //= strides
             x = _basic_block(x, mc.width * 2**s, strides, mc, keras, name=f"stage{s}_block{b}")
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    return common.classifier(inputs, x, cfg, spec, keras, dropout=mc.dropout)
+    return common.classifier(inputs, x, mc, spec, keras, dropout=mc.dropout)

@@ -14,7 +14,7 @@ so parameters do not grow with depth.
 
 Attention maps: the attention layers are named ``encoder_{i}_attention`` (i = 0..depth-1)
 or ``encoder_shared_attention`` when shared. A shared layer is called once per block, so
-its ``.output`` is ambiguous; use ``attention_model(model, cfg, spec)`` instead, which
+its ``.output`` is ambiguous; use ``attention_model(model, model_cfg, spec)`` instead, which
 returns a model mapping the same input to a list of per-block attention scores, each of
 shape (batch, num_heads, tokens, tokens), with ``model``'s weights.
 """
@@ -25,7 +25,7 @@ import types
 
 import keras as keras3
 
-from bigmodel_tf.config import ExperimentConfig, ModelConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import ConfigError
 from bigmodel_tf.models import common
@@ -34,9 +34,8 @@ from bigmodel_tf.models.layers import custom_layers
 LN_EPSILON = 1e-6  # ViT's value; the Keras default (1e-3) differs and is too coarse here
 
 
-def _tokens(x, cfg: ExperimentConfig, spec: DataSpec, keras):
+def _tokens(x, mc: ModelConfig, spec: DataSpec, keras):
     """Turn the normalized input into a (tokens, width) sequence with its learned embedding."""
-    mc = cfg.model
     if spec.kind == "image":
         height, width, patch = spec.input_shape[0], spec.input_shape[1], mc.patch_size
         if height % patch or width % patch:
@@ -100,11 +99,10 @@ def _apply_block(x, block: types.SimpleNamespace):
     return block.add2([x, block.dropout(h)]), scores
 
 
-def _build(cfg: ExperimentConfig, spec: DataSpec, keras, with_scores: bool):
+def _build(mc: ModelConfig, spec: DataSpec, keras, with_scores: bool):
     """The transformer; with ``with_scores`` its outputs are [probabilities, *scores]."""
-    mc = cfg.model
     inputs, x = common.model_inputs(spec, keras)
-    x = _tokens(x, cfg, spec, keras)
+    x = _tokens(x, mc, spec, keras)
     shared = _block_layers(mc, keras, "shared") if mc.share_weights else None
     all_scores = []
     for i in range(mc.depth):
@@ -112,25 +110,25 @@ def _build(cfg: ExperimentConfig, spec: DataSpec, keras, with_scores: bool):
         all_scores.append(scores)
     x = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name="encoder_norm")(x)
     x = keras.layers.GlobalAveragePooling1D(name="global_pool")(x)
-    model = common.classifier(inputs, x, cfg, spec, keras, dropout=mc.dropout)
+    model = common.classifier(inputs, x, mc, spec, keras, dropout=mc.dropout)
     if with_scores:
         return keras.Model(inputs, [model.output, *all_scores], name=f"{mc.name}_scores")
     return model
 
 
-def build(cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
+def build(model_cfg: ModelConfig, spec: DataSpec, keras=keras3):
     """Build the uncompiled transformer classifier for ``spec`` with the ``keras`` given."""
-    return _build(cfg, spec, keras, with_scores=False)
+    return _build(model_cfg, spec, keras, with_scores=False)
 
 
-def attention_model(model, cfg: ExperimentConfig, spec: DataSpec, keras=keras3):
+def attention_model(model, model_cfg: ModelConfig, spec: DataSpec, keras=keras3):
     """A model from ``model``'s input to its per-block attention scores (for interpretation).
 
     Rebuilds the same architecture with the scores as extra outputs and copies ``model``'s
     weights into it, which works for shared and unshared blocks alike.
     """
-    if cfg.model.depth == 0:
+    if model_cfg.depth == 0:
         raise ConfigError("model.depth: attention maps need at least one encoder block, got 0")
-    probe = _build(cfg, spec, keras, with_scores=True)
+    probe = _build(model_cfg, spec, keras, with_scores=True)
     probe.set_weights(model.get_weights())
     return keras.Model(probe.input, probe.outputs[1:], name="attention_maps")

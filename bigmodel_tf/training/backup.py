@@ -32,6 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from bigmodel_tf.compat import set_initial_epoch
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.manifest import sha256_file
 from bigmodel_tf.training.checkpoint_io import BackgroundWriter, VariableReader
@@ -225,4 +226,4 @@ class RunBackup(keras.callbacks.Callback):
         self.restored_epoch = state["epoch"]
         # A run that early stopping ended trains no further epochs when resumed.
         epochs = (self.params or {}).get("epochs", state["epoch"])
-        self.model._initial_epoch = epochs if state["stopped"] else state["epoch"]
+        set_initial_epoch(self.model, epochs if state["stopped"] else state["epoch"])

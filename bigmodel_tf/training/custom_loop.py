@@ -38,6 +38,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from bigmodel_tf.compat import initial_epoch, set_initial_epoch
 from bigmodel_tf.data import build_dataset
 
 SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
@@ -207,11 +208,11 @@ def fit_distributed(
         verbose=verbose, epochs=cfg.train.epochs, steps=steps_per_epoch,
     )
     model.stop_training = False
-    model._initial_epoch = None  # BackupAndRestore sets it when it restores, fit reads it
+    set_initial_epoch(model, None)  # BackupAndRestore sets it when it restores, fit reads it
     callback_list.on_train_begin()
     iterator = None
     logs: dict = {}
-    for epoch in range(model._initial_epoch or 0, cfg.train.epochs):
+    for epoch in range(initial_epoch(model), cfg.train.epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         # Created once the first epoch's callbacks ran: the data order follows the epoch.

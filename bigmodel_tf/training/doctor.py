@@ -191,6 +191,6 @@ def doctor_memory(cfg, budget_bytes: float | None = None) -> list:
     cfg, _ = auto_model(cfg)
     keras.mixed_precision.set_global_policy(cfg.runtime.mixed_precision)
     spec = load_splits(cfg).spec
-    estimate = estimate_memory(cfg, build_model(cfg, spec), spec.input_shape)
+    estimate = estimate_memory(cfg, build_model(cfg.model, spec), spec.input_shape)
     budget = budget_bytes or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return memory_findings(estimate, cfg.runtime.mixed_precision, int(budget))

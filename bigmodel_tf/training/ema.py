@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from bigmodel_tf.compat import ema_pairs
+
 
 def ema_optimizer(model: keras.Model):
     """The optimizer holding the averages (the inner one under loss scaling)."""
@@ -34,8 +36,7 @@ class EmaWeights(keras.callbacks.Callback):
     def _swap(self) -> None:
         """Exchange the model's trainable weights with their averages (exact copies)."""
         optimizer = ema_optimizer(self.model)
-        pairs = list(zip(optimizer._trainable_variables,
-                         optimizer._model_variables_moving_average, strict=True))
+        pairs = ema_pairs(optimizer)
         weights = [tf.convert_to_tensor(variable) for variable, _ in pairs]
         averages = [tf.convert_to_tensor(average) for _, average in pairs]
         for (variable, average), weight, mean in zip(pairs, weights, averages, strict=True):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from bigmodel_tf.compat import warm_keras_saving
 from bigmodel_tf.config import NOT_RUN_EFFECTS, ExperimentConfig, differences, run_name, to_dict
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.run_lock import LOCK_FILE, lock_run_dir
@@ -80,30 +81,6 @@ def _move_aside(run_dir: Path) -> Path:
         target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}-{suffix}")
     os.rename(run_dir, target)
     return target
-
-
-_SKIPSET_TYPES = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer",
-                  "Loss")
-
-
-def warm_keras_saving() -> None:
-    """Fill Keras' attribute-skipset cache under the key its lookup uses (this thread).
-
-    Keras 3.15's ``saving_lib.get_attr_skipset`` stores its per-type cache under
-    ``saving_attr_skipset_*`` but reads ``saving_attr_skiplist_*``, so every save builds
-    throw-away layers and optimizers again (60 % of the time of saving the digits CNN).
-    Filling the key it reads makes saving faster, with the same files. The cache is
-    per thread (Keras' global state is thread-local).
-    """
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.saving import saving_lib
-    except ImportError:  # a Keras whose internals moved: saving is just slower
-        return
-    for kind in _SKIPSET_TYPES:
-        key = f"saving_attr_skiplist_{kind}"
-        if global_state.get_global_attribute(key) is None:
-            global_state.set_global_attribute(key, saving_lib.get_attr_skipset(kind))
 
 
 def save_model(model, path: Path) -> None:

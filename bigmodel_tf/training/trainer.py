@@ -128,7 +128,7 @@ def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     with strategy.scope():
         train_ds = build_dataset(cfg, "train")
         steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
-        model = build_model(cfg, splits.spec)
+        model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, steps)
     with lock_run_dir(run_dir):
         state = run_state(saved_cfg, run_dir)  # another process may have run it meanwhile

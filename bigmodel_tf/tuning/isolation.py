@@ -15,19 +15,13 @@ import contextlib
 
 import keras
 
-
-def _gradient_registry() -> dict:
-    """TensorFlow's registry of gradient functions (empty if this TF version hides it)."""
-    from tensorflow.python.framework import ops
-
-    registry = getattr(ops, "_gradient_registry", None)
-    return getattr(registry, "_registry", {})
+from bigmodel_tf.compat import gradient_registry
 
 
 @contextlib.contextmanager
 def isolated_trial():
     """Run the body as one trial; afterwards free what it left in this process."""
-    registry = _gradient_registry()
+    registry = gradient_registry()
     before = set(registry)
     try:
         yield

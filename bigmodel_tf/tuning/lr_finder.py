@@ -73,7 +73,7 @@ def sweep(cfg: ExperimentConfig) -> tuple[list[float], list[float]]:
     spec = load_splits(cfg).spec
     with strategy.scope():
         batches = iter(build_dataset(cfg, "train").repeat())
-        model = build_model(cfg, spec)
+        model = build_model(cfg.model, spec)
         compile_model(cfg, model, steps_per_epoch=t.lr_finder_steps)
     rates = np.geomspace(t.lr_finder_min, t.lr_finder_max, t.lr_finder_steps)
     tried, losses, best = [], [], math.inf

@@ -19,6 +19,7 @@ from keras_tuner.oracles import (
     RandomSearchOracle,
 )
 
+from bigmodel_tf.compat import grid_search_state, restore_grid_search_state
 from bigmodel_tf.config import TuneConfig
 from bigmodel_tf.tuning.oracle_evolution import EvolutionOracle
 from bigmodel_tf.tuning.settings import direction
@@ -27,29 +28,14 @@ from bigmodel_tf.tuning.settings import direction
 class ResumableGridSearchOracle(GridSearchOracle):
     """GridSearchOracle whose trial order survives a restart (keras-tuner#1055)."""
 
-    def _ordered_list(self) -> list[str]:
-        """The trial ids of the grid's linked list, in order."""
-        linked, ids = self._ordered_ids, []
-        index = linked._next_index[None]  # the list's head hangs off the None key
-        while index is not None:
-            ids.append(linked._memory[index])
-            index = linked._next_index[index]
-        return ids
-
     def get_state(self):
         """The base state plus the grid order and the trials still to expand."""
-        state = super().get_state()
-        state["ordered_ids"] = self._ordered_list()
-        state["populate_next"] = list(self._populate_next)
-        return state
+        return {**super().get_state(), **grid_search_state(self)}
 
     def set_state(self, state):
         """Restore the grid order saved by ``get_state``."""
         super().set_state(state)
-        self._ordered_ids = type(self._ordered_ids)()
-        for trial_id in state["ordered_ids"]:
-            self._ordered_ids.insert(trial_id)
-        self._populate_next = list(state["populate_next"])
+        restore_grid_search_state(self, state)
 
 
 def build_oracle(t: TuneConfig, seed: int, hyperparameters) -> keras_tuner.Oracle:

@@ -19,7 +19,6 @@ budget), so every trial is reproducible from its own config.yaml.
 from __future__ import annotations
 
 import logging
-import os
 import statistics
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import keras_tuner
 from keras_tuner.engine.trial import TrialStatus
 
+from bigmodel_tf.compat import SharedTunerStateFile, is_tuner_worker, requeue_running_trials
 from bigmodel_tf.config import ExperimentConfig, TuneConfig, with_changes
 from bigmodel_tf.errors import ConfigError, UserError
 from bigmodel_tf.experiments import run as run_experiment
@@ -75,7 +75,7 @@ def trial_run_dir(search_dir: Path, trial_id: str, execution: int = 0) -> Path:
     return Path(search_dir) / TRIALS_DIR / name
 
 
-class BigmodelTuner(keras_tuner.Tuner):
+class BigmodelTuner(SharedTunerStateFile, keras_tuner.Tuner):
     """Runs each trial as an experiments ``run`` of the search config with its values."""
 
     def __init__(self, cfg: ExperimentConfig, search_dir: Path, oracle: keras_tuner.Oracle):
@@ -89,20 +89,11 @@ class BigmodelTuner(keras_tuner.Tuner):
         )
         self.oracle.verbose = 0  # on_trial_end logs one line per trial instead
 
-    def _get_tuner_fname(self):
-        """One state file for the chief or a local search, so either can resume the other."""
-        name = f"{self.tuner_id}.json" if self._is_worker() else "tuner.json"
-        return os.path.join(str(self.project_dir), name)
-
     def reload(self):
         """KerasTuner's reload, plus re-queueing trials cut before the oracle saved them."""
         super().reload()
-        if self._is_worker():
-            return
-        queued = set(self.oracle._retry_queue)
-        for trial_id, trial in self.oracle.trials.items():
-            if trial.status == TrialStatus.RUNNING and trial_id not in queued:
-                self.oracle._retry_queue.append(trial_id)
+        if not is_tuner_worker(self):
+            requeue_running_trials(self.oracle)
 
     def pre_create_trial(self):
         """Wait a moment before asking again when the oracle had no trial to give."""

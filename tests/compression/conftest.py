@@ -42,7 +42,7 @@ def small_model():
 
     def make(cfg: ExperimentConfig):
         splits = load_splits(cfg)
-        return perturbed(build_model(cfg, splits.spec)), splits.spec, splits.test.x[:16]
+        return perturbed(build_model(cfg.model, splits.spec)), splits.spec, splits.test.x[:16]
 
     return make
 

@@ -27,9 +27,9 @@ def _folder(tmp_path, image: Image.Image, suffix: str, copies: int = 3):
 
 def _load(make_cfg, root, channels: int) -> np.ndarray:
     """The first image as the loader reads it, [h, w, channels]."""
-    raw = load_image_dir(make_cfg("data.name=image_dir", f"data.path={root}",
-                                  f"data.image_size=[{SIZE[0]},{SIZE[1]}]",
-                                  f"data.channels={channels}"))
+    cfg = make_cfg("data.name=image_dir", f"data.path={root}",
+                   f"data.image_size=[{SIZE[0]},{SIZE[1]}]", f"data.channels={channels}")
+    raw = load_image_dir(cfg.data, cfg.seed)
     assert raw.x.shape[1:] == (*SIZE, channels)
     return raw.x[0]
 

@@ -35,7 +35,7 @@ def test_permutation_importance_finds_the_only_feature_that_matters(tmp_path):
 
 def test_integrated_gradients_are_complete():
     cfg = load_config(None, ["model.name=mlp", "model.normalization=none", "model.dropout=0"])
-    model = build_model(cfg, IMAGE_SPEC)
+    model = build_model(cfg.model, IMAGE_SPEC)
     images = np.random.default_rng(0).uniform(0, 16, size=(3, 8, 8, 1)).astype("float32")
     probs = model.predict(images, verbose=0)
     targets = probs.argmax(axis=1)
@@ -56,7 +56,7 @@ def test_pick_examples_cycles_over_classes():
 def test_attention_maps_of_an_image_transformer(tmp_path):
     cfg = load_config(None, ["model.name=transformer", "model.width=16", "model.depth=2",
                              "model.num_heads=2", "model.patch_size=2"])
-    model = build_model(cfg, IMAGE_SPEC)
+    model = build_model(cfg.model, IMAGE_SPEC)
     x = np.random.default_rng(0).uniform(0, 16, size=(2, 8, 8, 1)).astype("float32")
     scores = attention.attention_scores(model, cfg, IMAGE_SPEC, x)
     assert [s.shape for s in scores] == [(2, 2, 16, 16)] * 2
@@ -74,7 +74,7 @@ def test_attention_maps_between_feature_tokens(tmp_path):
                     mean=[0.0] * 4, variance=[1.0] * 4)
     cfg = load_config(None, ["model.name=transformer", "model.width=8", "model.depth=1",
                              "model.num_heads=2", "model.share_weights=true"])
-    model = build_model(cfg, spec)
+    model = build_model(cfg.model, spec)
     scores = attention.attention_scores(model, cfg, spec, np.ones((5, 4), "float32"))
     assert [s.shape for s in scores] == [(5, 2, 4, 4)]
     fig = attention.feature_attention_figure(scores, spec.feature_names)
@@ -82,7 +82,7 @@ def test_attention_maps_between_feature_tokens(tmp_path):
 
 
 def test_structure_graph_and_text_fallback(tmp_path, monkeypatch):
-    model = build_model(load_config(None, ["model.name=mlp"]), IMAGE_SPEC)
+    model = build_model(load_config(None, ["model.name=mlp"]).model, IMAGE_SPEC)
     result = model_structure(model, tmp_path / "plots", tmp_path)
     assert result["image"] == "plots/model.png" and (tmp_path / "plots/model.png").exists()
     assert "dense_0" in (tmp_path / "model_summary.txt").read_text()

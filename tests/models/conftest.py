@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 
 
@@ -29,15 +29,8 @@ def tabular_spec():
 
 @pytest.fixture
 def make_cfg():
-    """Factory: the default config with ``model.*`` fields overridden."""
-
-    def make(**model):
-        cfg = ExperimentConfig()
-        for key, value in model.items():
-            setattr(cfg.model, key, value)
-        return cfg
-
-    return make
+    """Factory: the default model section with some fields overridden (what builders take)."""
+    return ModelConfig
 
 
 @pytest.fixture

@@ -73,8 +73,8 @@ def test_digits_default_is_still_the_cnn():
 
 
 def test_build_model_resolves_auto_itself(image_spec, tabular_spec):
-    assert build_model(load_config(), image_spec).name == "cnn"
-    assert build_model(load_config(), tabular_spec).name == "mlp"
+    assert build_model(load_config().model, image_spec).name == "cnn"
+    assert build_model(load_config().model, tabular_spec).name == "mlp"
 
 
 def test_doctor_says_what_auto_chose_and_then_checks_the_resolved_config():

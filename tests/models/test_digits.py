@@ -28,7 +28,7 @@ def test_default_cnn_reaches_97_percent_on_digits():
         mean=[float(x_train.mean())],
         variance=[float(x_train.var())],
     )
-    model = build_model(cfg, spec)
+    model = build_model(cfg.model, spec)
     model.compile(
         optimizer=keras.optimizers.Adam(cfg.train.learning_rate),
         loss="sparse_categorical_crossentropy",

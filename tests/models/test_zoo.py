@@ -1,14 +1,14 @@
-"""Every zoo model: contract of inputs/outputs, Keras 3 <-> tf_keras parity, .keras round trip."""
+"""Every zoo model: contract of inputs/outputs, and the shared harness (tests/models/harness.py):
+Keras 3 <-> tf_keras parity and the safe .keras round trip."""
 
 import typing
 
-import keras
 import numpy as np
 import pytest
-import tf_keras
 
 from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.models import MODEL_NAMES, build_model
+from tests.models.harness import check_zoo_model
 
 # (model name, data kind, model.* overrides): every model on every kind it supports, plus
 # variants covering the other normalization, regularizer and activation options.
@@ -30,20 +30,14 @@ IDS = ["-".join([name, kind, *(f"{k}={v}" for k, v in over.items())]) for name, 
 
 @pytest.fixture(params=CASES, ids=IDS)
 def case(request, make_cfg, image_spec, tabular_spec):
-    """(cfg, spec) of one zoo case."""
+    """(model section, spec) of one zoo case, at a tiny width (16) unless the case sets one."""
     name, kind, overrides = request.param
     spec = image_spec if kind == "image" else tabular_spec
-    return make_cfg(name=name, **overrides), spec
-
-
-def perturbed(weights):
-    """Weights scaled and shifted a little, so zero biases and BN statistics are non-trivial."""
-    rng = np.random.default_rng(1)
-    return [w * rng.uniform(0.9, 1.1, w.shape) + rng.uniform(0.0, 0.05, w.shape) for w in weights]
+    return make_cfg(name=name, **{"width": 16, **overrides}), spec
 
 
 def test_model_names_match_config():
-    """The dispatcher knows every model the config accepts (after auto), in the same order."""
+    """The dispatcher knows every built-in model the config accepts (after auto), in order."""
     assert typing.get_args(typing.get_type_hints(ModelConfig)["name"]) == ("auto", *MODEL_NAMES)
 
 
@@ -60,7 +54,7 @@ def test_contract(case, raw_inputs):
     probs = np.asarray(model(raw_inputs(spec), training=False))
     assert probs.dtype == np.float32 and np.isfinite(probs).all()
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-5)
-    assert bool(model.losses) == (cfg.model.l1 > 0 or cfg.model.l2 > 0)
+    assert bool(model.losses) == (cfg.l1 > 0 or cfg.l2 > 0)
 
 
 def test_plain_call_is_inference(case, raw_inputs):
@@ -74,33 +68,10 @@ def test_plain_call_is_inference(case, raw_inputs):
     np.testing.assert_array_equal(default, np.asarray(model(x, training=False)))
 
 
-def test_keras3_and_tf_keras_agree(case, raw_inputs):
-    """The same builder in tf_keras has the same weights; copied weights give same outputs."""
+def test_zoo_harness(case, raw_inputs, tmp_path):
+    """Keras 3 <-> tf_keras parity with copied weights, and the safe .keras round trip."""
     cfg, spec = case
-    k3 = build_model(cfg, spec, keras=keras)
-    k2 = build_model(cfg, spec, keras=tf_keras)
-    assert isinstance(k2, tf_keras.Model)
-    assert [w.shape for w in k2.get_weights()] == [w.shape for w in k3.get_weights()]
-    k3.set_weights(perturbed(k3.get_weights()))
-    k2.set_weights(k3.get_weights())
-    x = raw_inputs(spec)
-    np.testing.assert_allclose(
-        np.asarray(k2(x, training=False)), np.asarray(k3(x, training=False)), atol=1e-5
-    )
-
-
-def test_keras_file_round_trip(case, raw_inputs, tmp_path):
-    """model.save(.keras) + load_model(safe_mode=True) restores the same (inference) outputs."""
-    cfg, spec = case
-    model = build_model(cfg, spec)
-    model.set_weights(perturbed(model.get_weights()))
-    path = tmp_path / "model.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
-    x = raw_inputs(spec)
-    np.testing.assert_allclose(
-        np.asarray(loaded(x)), np.asarray(model(x, training=False)), atol=1e-6
-    )
+    check_zoo_model(cfg, spec, raw_inputs(spec), tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,6 @@ def iris_cfg():
 def iris_model(iris_cfg):
     """(model, spec, x_test) of the zoo's MLP on iris (untrained weights suffice)."""
     splits = load_splits(iris_cfg)
-    model = build_model(iris_cfg, splits.spec)
+    model = build_model(iris_cfg.model, splits.spec)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy())
     return model, splits.spec, np.asarray(splits.test.x)

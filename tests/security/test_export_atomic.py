@@ -60,7 +60,7 @@ def test_a_killed_export_leaves_the_complete_version_or_none(tmp_path):
 
         cfg = load_config(overrides=["data.name=iris", "model.name=mlp"])
         splits = load_splits(cfg)
-        model = build_model(cfg, splits.spec)
+        model = build_model(cfg.model, splits.spec)
         write = saved_model.write_manifest
 
         def write_then_die(folder, cfg):

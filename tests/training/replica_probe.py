@@ -37,7 +37,7 @@ def probe(strategy, val_fraction: float, batch: int) -> dict:
     splits = load_splits(cfg)
     with strategy.scope():
         train, val = build_dataset(cfg, "train"), build_dataset(cfg, "val")
-        model = build_model(cfg, splits.spec)
+        model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, 1)
         model.fit(train, steps_per_epoch=1, epochs=1, verbose=0)
         validation = ReplicaValidation(cfg, strategy)

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from bigmodel_tf.compat import warm_keras_saving
 from bigmodel_tf.training.checkpoint_io import BackgroundWriter, BestCheckpoint, VariableReader
-from bigmodel_tf.training.run_dir import warm_keras_saving
 
 X = np.random.default_rng(1).normal(size=(128, 5)).astype("float32")
 Y = (X[:, 0] + X[:, 1] > 0).astype("int32")

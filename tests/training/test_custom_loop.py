@@ -21,7 +21,7 @@ def trained(cfg, use_loop: bool):
     keras.utils.set_random_seed(cfg.seed)
     train, val = build_dataset(cfg, "train"), build_dataset(cfg, "val")
     steps = int(train.cardinality())
-    model = build_model(cfg, load_splits(cfg).spec)
+    model = build_model(cfg.model, load_splits(cfg).spec)
     compile_model(cfg, model, steps)
     csv = keras.callbacks.CSVLogger("/dev/null")  # any Keras callback runs in both
     if use_loop:

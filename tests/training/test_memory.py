@@ -61,7 +61,7 @@ def test_measured_peak_lies_within_the_estimate(precision):
     cfg = load_config(None, [f"runtime.mixed_precision={precision}", "data.batch_size=512"])
     spec = load_splits(cfg).spec
     keras.mixed_precision.set_global_policy(precision)
-    model = build_model(cfg, spec)
+    model = build_model(cfg.model, spec)
     estimate = estimate_memory(cfg, model, spec.input_shape)
     compile_model(cfg, model, steps_per_epoch=3)
     rng = np.random.default_rng(0)

@@ -11,12 +11,12 @@ import json
 import sys
 from pathlib import Path
 
+from bigmodel_tf.compat import gradient_registry
 from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.experiments import RunResult
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training import compile_model
 from bigmodel_tf.tuning import tuner as tuner_module
-from bigmodel_tf.tuning.isolation import _gradient_registry
 from bigmodel_tf.tuning.search import run_search
 from tests.tuning.conftest import tune_config
 
@@ -33,9 +33,9 @@ def probe(search_dir: Path) -> dict:
 
     def fit_trial(cfg, run_dir):
         memory.append(rss_mb())
-        registry_sizes.append(len(_gradient_registry()))
+        registry_sizes.append(len(gradient_registry()))
         splits = load_splits(cfg)
-        model = build_model(cfg, splits.spec)
+        model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, steps_per_epoch=4)
         history = model.fit(build_dataset(cfg, "train"), epochs=cfg.train.epochs, verbose=0)
         metrics = {"val": {"accuracy": float(history.history["accuracy"][-1])},

@@ -20,7 +20,7 @@ from bigmodel_tf.models.transformer import attention_model
 
 def attention_scores(model, cfg, spec, x: np.ndarray) -> list[np.ndarray]:
     """Per-layer attention scores [examples, heads, tokens, tokens] of ``model`` on ``x``."""
-    probe = attention_model(model, cfg, spec)
+    probe = attention_model(model, cfg.model, spec)
     scores = probe.predict(x, batch_size=256, verbose=0)
     return [np.asarray(s) for s in (scores if isinstance(scores, list | tuple) else [scores])]
 
