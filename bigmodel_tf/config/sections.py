@@ -37,7 +37,7 @@ class ImbalanceConfig:
 
 @dataclass
 class SyntheticConfig:
-    """Size and shape of the generated synthetic_images / synthetic_tabular data sets."""
+    """Size and shape of the generated synthetic_images / _tabular / _regression data sets."""
 
     num_examples: int = field(default=2000, metadata=num_range(20, 10_000_000))
     num_classes: int = field(default=3, metadata=num_range(2, 1000))
@@ -45,6 +45,8 @@ class SyntheticConfig:
     image_size: int = field(default=16, metadata=num_range(4, 1024))
     # Relative class frequencies (normalized); None means balanced classes.
     class_proportions: list[float] | None = None
+    # synthetic_regression: standard deviation of the target's Gaussian noise
+    noise: float = field(default=1.0, metadata=num_range(0.0, 1e6))
 
 
 @dataclass
@@ -52,8 +54,9 @@ class DataConfig:
     """Which data set, how it is split, and how the tf.data pipeline feeds it."""
 
     name: Literal[
-        "digits", "breast_cancer", "wine", "iris", "synthetic_images", "synthetic_tabular",
-        "csv", "image_dir", "tfrecord", "mnist", "fashion_mnist", "cifar10",
+        "digits", "breast_cancer", "wine", "iris", "diabetes", "synthetic_images",
+        "synthetic_tabular", "synthetic_regression", "csv", "image_dir", "tfrecord", "mnist",
+        "fashion_mnist", "cifar10",
     ] = "digits"
     path: str | None = None  # csv file, image folder or TFRecord folder
     label: str | None = None  # csv label column

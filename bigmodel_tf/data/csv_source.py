@@ -27,8 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from bigmodel_tf.config import ExperimentConfig
-from bigmodel_tf.data.raw import FEATURE_LIMIT, FEATURE_LIMIT_TEXT, RawData, encode_labels
+from bigmodel_tf.data.raw import (
+    FEATURE_LIMIT,
+    FEATURE_LIMIT_TEXT,
+    RawData,
+    encode_labels,
+    regression_targets,
+)
 from bigmodel_tf.errors import DataError
+from bigmodel_tf.tasks import describe_labels, infer_task
 
 log = logging.getLogger("bigmodel_tf.data")
 _TEXT = "is text in a numeric column"
@@ -218,7 +225,8 @@ def scan(cfg: ExperimentConfig) -> Scan:
 
 
 def load_csv(cfg: ExperimentConfig) -> RawData:
-    """Read data.path as a tabular data set with the class in column data.label."""
+    """Read data.path as a tabular data set with the label in column data.label: a class,
+    or a regression target (task.name, or for auto ``tasks.infer_task`` of the labels)."""
     table = scan(cfg)
     if table.bad:
         raise table.error()
@@ -238,8 +246,15 @@ def load_csv(cfg: ExperimentConfig) -> RawData:
     if categories:
         log.info("data.path=%s: categorical (one-hot) columns: %s", table.path,
                  ", ".join(f"{k} ({len(v)} values)" for k, v in categories.items()))
-    y, class_names = encode_labels(table.cells[table.label],
-                                   f"data.label={table.label!r} in {table.path}")
+    labels, where = table.cells[table.label], f"data.label={table.label!r} in {table.path}"
+    task = cfg.task.name
+    if task == "auto":
+        task = infer_task(labels)
+        log.info("%s: task.name=auto chose %s (%s)", where, task, describe_labels(labels))
+    if task == "regression":
+        y, class_names = regression_targets(labels, where), []
+    else:
+        y, class_names = encode_labels(labels, where)
     return RawData(
         x=np.concatenate(columns, axis=1),
         y=y,
@@ -247,6 +262,7 @@ def load_csv(cfg: ExperimentConfig) -> RawData:
         class_names=class_names,
         feature_names=names,
         categories=categories or None,
+        task=task,
     )
 
 

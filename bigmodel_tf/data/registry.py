@@ -11,6 +11,7 @@ from collections.abc import Callable
 from bigmodel_tf.config import ExperimentConfig
 from bigmodel_tf.data import csv_source, image_dir, keras_sources, sklearn_sources, synthetic
 from bigmodel_tf.data.raw import RawData, check_values
+from bigmodel_tf.errors import ConfigError
 
 LOADERS: dict[str, Callable[[ExperimentConfig], RawData]] = {
     **sklearn_sources.LOADERS,
@@ -22,7 +23,11 @@ LOADERS: dict[str, Callable[[ExperimentConfig], RawData]] = {
 
 
 def load_raw(cfg: ExperimentConfig) -> RawData:
-    """Load data.name in full and check that every feature value is finite and in range."""
+    """Load data.name in full and check that every feature value is finite and in range,
+    and that its task is task.name's (csv follows task.name; the others have one task)."""
     raw = LOADERS[cfg.data.name](cfg)
+    if cfg.task.name not in ("auto", raw.task):
+        raise ConfigError(f"task.name={cfg.task.name}: data.name={cfg.data.name} is a "
+                          f"{raw.task} data set")
     check_values(raw.x, f"data.name={cfg.data.name}", raw.feature_names)
     return raw

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import reduce
 from typing import Any
 
-from bigmodel_tf.config import ExperimentConfig, replace
+from bigmodel_tf.config import ExperimentConfig, with_changes
 from bigmodel_tf.data.spec import DataSpec
 
 AUTO_MODELS = {"image": "cnn", "tabular": "mlp"}
@@ -35,7 +35,9 @@ def _value(cfg: ExperimentConfig, key: str) -> Any:
 
 
 def train_examples(spec: DataSpec) -> int | None:
-    """Train examples of the data set (from the spec's train class counts), if known."""
+    """Train examples of the data set (from the spec, or its train class counts), if known."""
+    if spec.train_examples is not None:
+        return spec.train_examples
     return sum(spec.class_counts.values()) if spec.class_counts else None
 
 
@@ -61,7 +63,7 @@ def resolve_model(cfg: ExperimentConfig, spec: DataSpec) -> tuple[ExperimentConf
     defaults = ExperimentConfig()
     changed = {key: value for key, value in recipe.items()
                if _value(cfg, key) == _value(defaults, key)}
-    resolved = replace(cfg, [f"model.name={name}", *(f"{k}={v}" for k, v in changed.items())])
+    resolved = with_changes(cfg, {"model.name": name, **changed})
     settings = "".join(f" {k}={v}" for k, v in changed.items())
     return resolved, f"model.name=auto chose {name} ({reason}){settings}"
 
