@@ -37,7 +37,7 @@ def auto_model(cfg: ExperimentConfig) -> tuple[ExperimentConfig, str | None]:
     if cfg.model.name != "auto":
         return cfg, task_reason
     cfg, model_reason = resolve_model(cfg, load_splits(cfg).spec)
-    return cfg, "; ".join(r for r in (task_reason, model_reason) if r)
+    return cfg, "; ".join(r for r in (model_reason, task_reason) if r)
 
 
 def resolve_auto_model(cfg: ExperimentConfig) -> ExperimentConfig:

@@ -20,7 +20,7 @@ DATA = ["data.name=synthetic_regression", "data.synthetic.num_examples=1000",
 EPOCHS = 3
 # After 3 epochs on 650 train examples the MLP has learned part of Friedman #1: its test
 # RMSE is well below that of predicting the train mean (the label's standard deviation).
-RMSE_FRACTION_OF_STD = 0.85
+RMSE_FRACTION_OF_STD = 0.7
 
 
 def test_pipeline_yields_float32_targets_with_unit_weights():
@@ -64,7 +64,7 @@ def test_train_reaches_the_stated_rmse(trained):
 def test_serving_signature_returns_prediction(trained):
     """`prediction` is float32 [batch] and equals model.predict; a NaN row gives NaN."""
     run_dir, exports = trained
-    version = next((exports / "synthetic_regression_mlp").iterdir())
+    version = exports / "synthetic_regression_mlp" / "1"
     serve = tf.saved_model.load(str(version)).signatures["serving_default"]
     x = np.array(load_splits(load_config(run_dir / "config.yaml")).test.x[:8])
     expected = keras.saving.load_model(run_dir / "model.keras").predict(x, verbose=0)[:, 0]
