@@ -137,15 +137,23 @@ def _train(args) -> int:
         return _train_workers(args, cfg, [*args.overrides, *cv], run_dir)
     with handle_sigterm():  # SIGTERM: keep the backup, exit 75 (preemption.py)
         result = run(cfg, run_dir)
-    test = result.metrics["test"]
     verb = "was already finished" if result.already_finished else "finished"
-    print(f"run {run_dir} {verb}: test accuracy {test['accuracy']:.4f}, "
-          f"f1_macro {test['f1_macro']:.4f}, roc_auc {test['roc_auc']}, "
-          f"diagnosis {result.metrics['diagnosis']}")
+    print(f"run {run_dir} {verb}: {_test_summary(cfg.task.name, result.metrics)}")
     _print_evaluation(result.run_dir, result.metrics)
     if result.export_path:
         print(f"SavedModel for TF Serving: {result.export_path}")
     return 0
+
+
+def _test_summary(task: str, metrics: dict) -> str:
+    """The test split's main scores and the diagnosis, for the line a command ends with."""
+    from bigmodel_tf.tasks import get_task
+
+    test = metrics["test"]
+    names = (*get_task(task).summary_metrics, "roc_auc", "r2")
+    scores = ", ".join(f"{name} {test[name]:.4f}" if isinstance(test[name], float)
+                       else f"{name} {test[name]}" for name in names if name in test)
+    return f"test {scores}, diagnosis {metrics.get('diagnosis')}"
 
 
 def _print_evaluation(out: Path, metrics: dict) -> None:
@@ -170,10 +178,7 @@ def _evaluate(args) -> int:
     with lock_run_dir(run.path):  # it writes into the run (or RUN/evaluations/)
         out, metrics = evaluate_finished(run, args.overrides,
                                          Path(args.out) if args.out else None)
-    test = metrics["test"]
-    print(f"evaluated {run.path} into {out}: test accuracy {test['accuracy']:.4f}, "
-          f"f1_macro {test['f1_macro']:.4f}, roc_auc {test['roc_auc']}, "
-          f"diagnosis {metrics['diagnosis']}")
+    print(f"evaluated {run.path} into {out}: {_test_summary(run.spec.task, metrics)}")
     _print_evaluation(out, metrics)
     return 0
 
@@ -251,13 +256,16 @@ def _compress(args) -> int:
     cfg = replace(run.config, args.overrides)  # before TensorFlow is imported
     run.check_finished()
     from bigmodel_tf.compression import compress
+    from bigmodel_tf.tasks import get_task
 
     with lock_run_dir(run.path):  # it writes RUN/compression/
         result = compress(cfg, run)
+    task = get_task(result.report["task"])
     for name, entry in result.report["variants"].items():
-        print(f"{name}: {entry['bytes']:,} bytes (gzip {entry['gzip_bytes']:,}), test accuracy "
-              f"{entry['test']['accuracy']:.4f}, {entry['latency_ms']:.3f} ms/example, "
-              f"top-1 match {entry['parity']['top1_match']:.4f}")
+        print(f"{name}: {entry['bytes']:,} bytes (gzip {entry['gzip_bytes']:,}), test "
+              f"{task.headline} {entry['test'][task.headline]:.4f}, "
+              f"{entry['latency_ms']:.3f} ms/example, "
+              f"{task.parity_key} {entry['parity'][task.parity_key]:.4f}")
     print(f"TFLite files and compression.json: {result.tflite_dir}")
     print(f"report: {result.report_dir / 'report.md'}")
     if result.pruned_export:
@@ -282,7 +290,7 @@ def _tune(args) -> int:
     from bigmodel_tf.training.preemption import handle_sigterm
     from bigmodel_tf.tuning import compare, lr_finder, search
 
-    cfg = resolve_auto_model(cfg)  # every trial starts from the concrete model
+    cfg = resolve_tune(resolve_auto_model(cfg))  # trials start from the concrete model and task
     with handle_sigterm():  # SIGTERM: the running trial keeps its backup; rerun resumes
         if args.lr_finder:
             out = lr_finder.resolve_lr_finder_dir(cfg, args.run_dir)

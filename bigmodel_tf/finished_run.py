@@ -108,7 +108,7 @@ class RunDir:
     def metrics(self) -> dict:
         """metrics.json: the run's results."""
         metrics = self._json_object(METRICS)
-        if not isinstance(metrics.get("test"), dict) or "accuracy" not in metrics["test"]:
+        if not isinstance(metrics.get("test"), dict) or not metrics["test"]:
             raise self.error(METRICS, "has no test metrics")
         return metrics
 
@@ -134,7 +134,8 @@ class RunDir:
         shape, classes = spec.input_shape, spec.class_names
         if (not isinstance(shape, list) or not shape
                 or not all(isinstance(d, int) and d > 0 for d in shape)
-                or not isinstance(classes, list) or len(classes) < 2):
+                or not isinstance(classes, list)
+                or (spec.task == "classification" and len(classes) < 2)):
             raise self.error(SPEC, "not a data spec (input_shape or class_names)")
         return spec
 
@@ -202,11 +203,12 @@ class RunDir:
             model = load_keras_model(self.path / MODEL, compile=compile, packages=packages)
         except ArtifactError as exc:
             raise RunDirError(str(exc)) from None
-        shape, classes = [int(d) for d in model.input_shape[1:]], int(model.output_shape[-1])
-        if shape != self.spec.input_shape or classes != self.spec.num_classes:
+        shape, units = [int(d) for d in model.input_shape[1:]], int(model.output_shape[-1])
+        if shape != self.spec.input_shape or units != self.spec.output_units:
+            what = "classes" if self.spec.task == "classification" else "output value(s)"
             raise self.error(SPEC, f"describes input shape {self.spec.input_shape} and "
-                             f"{self.spec.num_classes} classes, but {MODEL} takes {shape} "
-                             f"and predicts {classes} classes")
+                             f"{self.spec.output_units} {what}, but {MODEL} takes {shape} "
+                             f"and predicts {units} {what}")
         return model
 
     def check_data(self, data, spec) -> None:

@@ -14,6 +14,7 @@ import tf_keras
 
 from bigmodel_tf.config import ExperimentConfig
 from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.tasks import get_task
 
 
 def steps_per_epoch(cfg: ExperimentConfig) -> int:
@@ -41,10 +42,11 @@ def finetune(
     schedule = tf_keras.optimizers.schedules.CosineDecay(
         cfg.compression.learning_rate, decay_steps=steps_per_epoch(cfg) * epochs
     )
+    task = get_task(load_splits(cfg).spec.task)
     model.compile(
         optimizer=tf_keras.optimizers.Adam(schedule),
-        loss=tf_keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        loss=task.loss(cfg.task, tf_keras),
+        metrics=task.compile_metrics(tf_keras),
     )
     history = model.fit(
         build_dataset(cfg, "train"),

@@ -1,8 +1,9 @@
 """Measure a TFLite model in the LiteRT interpreter: metrics, size, latency, parity.
 
-Reads a ``.tflite`` file, the raw test split and the probabilities of the Keras model the
-variant was converted from; returns the plain dict stored per variant in
-compression.json. Inference uses ``ai_edge_litert.interpreter.Interpreter``
+Reads a ``.tflite`` file, the raw test split and the outputs of the Keras model the
+variant was converted from (probabilities, or regression predictions); returns the plain
+dict stored per variant in compression.json. Inference uses
+``ai_edge_litert.interpreter.Interpreter``
 (``tf.lite.Interpreter`` is deprecated). Models with int8 inputs/outputs get their
 inputs quantized and outputs dequantized with the tensors' own scale and zero point, so
 every variant takes the same raw float inputs here.
@@ -22,8 +23,9 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from bigmodel_tf.config import CompressionConfig
-from bigmodel_tf.evaluation.metrics import classification_metrics
+from bigmodel_tf.config import CompressionConfig, EvaluationConfig
+from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.tasks import get_task
 
 WARMUP_INVOKES = 3
 
@@ -64,7 +66,7 @@ def run_batch(runner: Interpreter, x: np.ndarray) -> np.ndarray:
 
 
 def predict(runner: Interpreter, x: np.ndarray) -> np.ndarray:
-    """Probabilities for all of ``x``, in batches of the runner's size (last one padded)."""
+    """The outputs for all of ``x``, in batches of the runner's size (last one padded)."""
     batch = int(runner.get_input_details()[0]["shape"][0])
     outputs = []
     for start in range(0, len(x), batch):
@@ -89,18 +91,11 @@ def latency_ms(path: Path, x: np.ndarray, runs: int, num_threads: int) -> float:
     return 1000.0 * statistics.median(times)
 
 
-def parity(probs: np.ndarray, reference: np.ndarray) -> dict:
-    """Agreement of a variant with its Keras model: top-1 match rate, max abs difference.
-
-    Also the number of distinct classes each predicts: an int8 model stuck on one class
-    is the sign of a bad representative data set (docs/architecture.md).
-    """
-    return {
-        "top1_match": float(np.mean(probs.argmax(axis=1) == reference.argmax(axis=1))),
-        "max_abs_diff": float(np.max(np.abs(probs - reference))),
-        "predicted_classes": int(len(np.unique(probs.argmax(axis=1)))),
-        "reference_predicted_classes": int(len(np.unique(reference.argmax(axis=1)))),
-    }
+def parity(outputs: np.ndarray, reference: np.ndarray, labels: np.ndarray | None = None,
+           task: str = "classification") -> dict:
+    """Agreement of a variant with its Keras model, as the task's ``tflite_check`` measures
+    it (classification: top-1 match rate; regression: RMSE change; both: max abs diff)."""
+    return get_task(task).tflite_check(reference, outputs, labels)
 
 
 def file_sizes(path: Path) -> dict:
@@ -117,22 +112,27 @@ def tensor_info(detail: dict) -> dict:
     return info
 
 
+def test_metrics(y: np.ndarray, outputs: np.ndarray, spec: DataSpec) -> dict:
+    """The test split's metrics of a model's outputs, as the spec's task scores a split."""
+    return get_task(spec.task).split_metrics(y, outputs, spec, EvaluationConfig())
+
+
 def measure(
     path: Path, x: np.ndarray, y: np.ndarray, reference: np.ndarray, c: CompressionConfig,
-    class_names: list[str] | None = None,
+    spec: DataSpec,
 ) -> dict:
     """Metrics, sizes, latency, throughput and parity of one TFLite variant on the test split."""
     runner = interpreter(path, min(c.throughput_batch, len(x)), c.num_threads)
     run_batch(runner, x[: runner.get_input_details()[0]["shape"][0]])  # warm-up
     started = time.perf_counter()
-    probs = predict(runner, x)
+    outputs = predict(runner, x)
     seconds = time.perf_counter() - started
     return {
         **file_sizes(path),
-        "test": classification_metrics(y, probs, class_names),
+        "test": test_metrics(y, outputs, spec),
         "latency_ms": latency_ms(path, x, c.latency_runs, c.num_threads),
         "throughput_examples_per_sec": len(x) / seconds,
-        "parity": parity(probs, reference),
+        "parity": parity(outputs, reference, y, spec.task),
         "input": tensor_info(runner.get_input_details()[0]),
         "output": tensor_info(runner.get_output_details()[0]),
     }

@@ -18,30 +18,44 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bigmodel_tf.io import write_json  # noqa: E402
+from bigmodel_tf.tasks import get_task  # noqa: E402
 
 KIB = 1024.0
 
 
-def _row(name: str, entry: dict, baseline: dict) -> str:
+def _task(report: dict):
+    """The task of the compressed run (reports written before tasks: classification)."""
+    return get_task(report.get("task", "classification"))
+
+
+def _delta(task, value: float, reference: float) -> float:
+    """The change of the headline metric: in points (accuracy), else in % of the reference."""
+    if task.direction == "max":
+        return 100.0 * (value - reference)
+    return 100.0 * (value - reference) / reference if reference else 0.0
+
+
+def _row(name: str, entry: dict, baseline: dict, task) -> str:
     """One Markdown table row of a variant (or of the Keras reference)."""
     test, base_test = entry["test"], baseline["test"]
-    delta = 100.0 * (test["accuracy"] - base_test["accuracy"])
+    headline, second = task.summary_metrics
+    delta = _delta(task, test[headline], base_test[headline])
     ratio = baseline["bytes"] / entry["gzip_bytes"]
     cells = [
         f"`{name}`",
         f"{entry['bytes'] / KIB:.1f}",
         f"{entry['gzip_bytes'] / KIB:.1f}",
         f"{ratio:.1f}×",
-        f"{test['accuracy']:.4f}",
+        f"{test[headline]:.4f}",
         f"{delta:+.2f}",
-        f"{test['f1_macro']:.4f}",
+        f"{test[second]:.4f}",
     ]
     if "latency_ms" in entry:
         parity = entry["parity"]
         cells += [
             f"{entry['latency_ms']:.3f}",
             f"{entry['throughput_examples_per_sec']:,.0f}",
-            f"{parity['top1_match']:.4f}",
+            f"{parity[task.parity_key]:.4f}",
             f"{parity['max_abs_diff']:.2g}",
         ]
     else:
@@ -51,23 +65,25 @@ def _row(name: str, entry: dict, baseline: dict) -> str:
 
 def markdown(report: dict) -> str:
     """The variants as a Markdown table, with the pruning summary below it."""
-    baseline = report["reference"]
+    baseline, task = report["reference"], _task(report)
+    headline, second = task.summary_metrics
+    unit = "points" if task.direction == "max" else "%"
     lines = [
         f"# Compression of {report['run_dir']}",
         "",
         f"Reference: the float32 Keras model, weights file `{baseline['file']}` "
         f"({baseline['bytes'] / KIB:.1f} KiB; model.keras with optimizer state: "
         f"{baseline['model_keras_bytes'] / KIB:.1f} KiB). \"× smaller\" = weights file bytes "
-        "/ gzipped file bytes; Δ accuracy in points against the reference; latency = median "
+        "/ gzipped file bytes; Δ against the reference; latency = median "
         "single-example invoke; parity against the Keras model each variant was converted "
         "from.",
         "",
-        "| variant | size KiB | gzip KiB | × smaller | test accuracy | Δ acc (points) "
-        "| F1 macro | latency ms | examples/s | top-1 match | max abs diff |",
+        f"| variant | size KiB | gzip KiB | × smaller | test {headline} | Δ {headline} "
+        f"({unit}) | {second} | latency ms | examples/s | {task.parity_key} | max abs diff |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        _row("keras_float32", baseline, baseline),
+        _row("keras_float32", baseline, baseline, task),
     ]
-    lines += [_row(name, entry, baseline) for name, entry in report["variants"].items()]
+    lines += [_row(name, entry, baseline, task) for name, entry in report["variants"].items()]
     pruning = report.get("pruning")
     if pruning:
         lines += ["", "## Pruning", "", "| weight | size | target | achieved |",
@@ -81,13 +97,15 @@ def markdown(report: dict) -> str:
 
 
 def plot(report: dict, path: Path) -> None:
-    """Test accuracy against gzipped size (log scale), one labelled point per variant.
+    """The test headline metric (accuracy, RMSE) against gzipped size (log scale), one
+    labelled point per variant.
 
-    Variants at about the same place (same accuracy, sizes within 10 %, e.g. dynamic
+    Variants at about the same place (same score, sizes within 10 %, e.g. dynamic
     range and int8 of one model) share one label, so labels do not overlap.
     """
+    headline = _task(report).headline
     points = sorted(
-        ((entry["test"]["accuracy"], entry["gzip_bytes"] / KIB, name)
+        ((entry["test"][headline], entry["gzip_bytes"] / KIB, name)
          for name, entry in {"keras_float32": report["reference"], **report["variants"]}.items())
     )
     groups: list[tuple[float, float, list[str]]] = []
@@ -106,8 +124,8 @@ def plot(report: dict, path: Path) -> None:
     ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("gzipped size (KiB, log scale)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"Size vs accuracy: {report['model']} on {report['data']}")
+    ax.set_ylabel(f"test {headline}")
+    ax.set_title(f"Size vs {headline}: {report['model']} on {report['data']}")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

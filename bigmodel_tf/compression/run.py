@@ -43,16 +43,15 @@ from bigmodel_tf.compression.tflite_convert import (
 from bigmodel_tf.config import ExperimentConfig, export_name, to_dict
 from bigmodel_tf.data import load_splits, with_run_cache
 from bigmodel_tf.data.spec import DataSpec
-from bigmodel_tf.evaluation.metrics import classification_metrics
 from bigmodel_tf.export import export_serving_model
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.io import check_replaceable, publish_dir, staging_dir
 from bigmodel_tf.manifest import write_manifest
+from bigmodel_tf.tasks import get_task
 
 log = logging.getLogger("bigmodel_tf.compression")
 PROBE_EXAMPLES = 32  # test examples on which every model copy must agree with its source
 QUANTIZATION_AWARE = ("qat", "pqat")  # sources that carry their own int8 ranges
-PARITY_WARNING = 0.95  # top-1 match rate below which a variant is reported as broken
 KIND = "compress"  # the owner of the published folders (bigmodel_tf/io.py)
 
 
@@ -66,8 +65,8 @@ class CompressResult:
     pruned_export: Path | None = None
 
 
-def _probabilities(model, x: np.ndarray) -> np.ndarray:
-    """Float32 class probabilities of a Keras 3 or tf_keras model."""
+def _outputs(model, x: np.ndarray) -> np.ndarray:
+    """Float32 outputs (probabilities or predictions) of a Keras 3 or tf_keras model."""
     return np.asarray(model.predict(x, batch_size=256, verbose=0), dtype=np.float32)
 
 
@@ -79,7 +78,7 @@ def _reference(base: keras.Model, run_dir: Path, report_dir: Path, x, y, spec) -
         "file": weights.name,
         **litert_eval.file_sizes(weights),
         "model_keras_bytes": (run_dir / "model.keras").stat().st_size,
-        "test": classification_metrics(y, _probabilities(base, x), spec.class_names),
+        "test": litert_eval.test_metrics(y, _outputs(base, x), spec),
     }
 
 
@@ -113,33 +112,34 @@ def _variants(cfg, sources: dict, spec: DataSpec, test, out_dir: Path, report: d
                      if source not in QUANTIZATION_AWARE)
     examples = representative_examples(cfg) if needs_int8 else None
     weights_bytes = report["reference"]["bytes"]
+    task = get_task(spec.task)
     entries = {}
     with tempfile.TemporaryDirectory(prefix="bigmodel-compress-") as work:
         for source, (model, quantizations) in sources.items():
             saved = Path(work) / source
             write_saved_model(model, spec, saved)
-            reference = _probabilities(model, test.x)
-            report.setdefault("keras_test", {})[source] = classification_metrics(
-                test.y, reference, spec.class_names)
+            reference = _outputs(model, test.x)
+            report.setdefault("keras_test", {})[source] = litert_eval.test_metrics(
+                test.y, reference, spec)
             for quantization in quantizations:
                 name = f"{source}_{quantization}"
                 path = out_dir / f"{name}.tflite"
                 layer_names = [layer.name for layer in model.layers]
                 path.write_bytes(convert(saved, quantization, c, examples, layer_names,
                                          quantization_aware=source in QUANTIZATION_AWARE))
-                entry = litert_eval.measure(path, test.x, test.y, reference, c,
-                                            spec.class_names)
+                entry = litert_eval.measure(path, test.x, test.y, reference, c, spec)
                 entries[name] = {"file": path.name, "source": source,
                                  "quantization": quantization, **entry,
                                  "times_smaller_gzip_vs_weights": weights_bytes
                                  / entry["gzip_bytes"]}
-                log.info("%s: %d bytes (gzip %d), test accuracy %.4f, top-1 match %.4f",
-                         name, entry["bytes"], entry["gzip_bytes"],
-                         entry["test"]["accuracy"], entry["parity"]["top1_match"])
-                if entry["parity"]["top1_match"] < PARITY_WARNING:
-                    log.warning("%s disagrees with its Keras model on %.1f %% of the test "
-                                "split (see parity in compression.json)", name,
-                                100 * (1 - entry["parity"]["top1_match"]))
+                log.info("%s: %d bytes (gzip %d), test %s %.4f, %s %.4f", name,
+                         entry["bytes"], entry["gzip_bytes"], task.headline,
+                         entry["test"][task.headline], task.parity_key,
+                         entry["parity"][task.parity_key])
+                if not entry["parity"]["within_tolerance"]:
+                    log.warning("%s disagrees with its Keras model on the test split (%s "
+                                "%.4f; see parity in compression.json)", name,
+                                task.parity_key, entry["parity"][task.parity_key])
     return entries
 
 
@@ -168,6 +168,7 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     with staging_dir(tflite_dir, KIND) as tflite_tmp, staging_dir(report_dir, KIND) as report_tmp:
         report = {
             "run_dir": str(run_dir), "model": cfg.model.name, "data": cfg.data.name,
+            "task": spec.task,
             "mixed_precision": cfg.runtime.mixed_precision, "tflite_dir": str(tflite_dir),
             "config": to_dict(cfg.compression),
             "reference": _reference(base, run_dir, report_tmp, test.x, test.y, spec),

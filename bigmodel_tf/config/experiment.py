@@ -120,8 +120,10 @@ class TuneConfig:
     """
 
     algorithm: Literal["random", "grid", "bayesian", "hyperband", "evolution"] = "random"
-    objective: str = "val.accuracy"  # a number in metrics.json, as a dotted path
-    direction: Literal["auto", "max", "min"] = "auto"  # auto: min for a loss, else max
+    # a number in metrics.json, as a dotted path; auto: the task's headline on val
+    # (val.accuracy for classification, val.rmse for regression)
+    objective: str = "auto"
+    direction: Literal["auto", "max", "min"] = "auto"  # auto: min for a loss or error
     # none: a larger budget extends a search, its finished trials are kept
     max_trials: int = field(default=10, metadata=num_range(1, 100_000, effect="none"))
     # epochs of every trial (train.epochs); Hyperband: the epochs of its longest trials

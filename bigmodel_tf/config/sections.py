@@ -70,7 +70,7 @@ class ImbalanceConfig:
 @section_effect("data")
 @dataclass
 class SyntheticConfig:
-    """Size and shape of the generated synthetic_images / synthetic_tabular data sets."""
+    """Size and shape of the generated synthetic_images / _tabular / _regression data sets."""
 
     num_examples: int = field(default=2000, metadata=num_range(20, 10_000_000))
     num_classes: int = field(default=3, metadata=num_range(2, 1000))
@@ -78,6 +78,8 @@ class SyntheticConfig:
     image_size: int = field(default=16, metadata=num_range(4, 1024))
     # Relative class frequencies (normalized); None means balanced classes.
     class_proportions: list[float] | None = None
+    # synthetic_regression: standard deviation of the target's Gaussian noise
+    noise: float = field(default=1.0, metadata=num_range(0.0, 1e6))
 
 
 @section_effect("data")
@@ -87,8 +89,9 @@ class DataConfig:
 
     # a built-in source or a plug-in "package.module:function" (bigmodel_tf/plugins.py)
     name: Literal[
-        "digits", "breast_cancer", "wine", "iris", "synthetic_images", "synthetic_tabular",
-        "csv", "image_dir", "tfrecord", "mnist", "fashion_mnist", "cifar10",
+        "digits", "breast_cancer", "wine", "iris", "diabetes", "synthetic_images",
+        "synthetic_tabular", "synthetic_regression", "csv", "image_dir", "tfrecord", "mnist",
+        "fashion_mnist", "cifar10",
     ] = field(default="digits", metadata={"plugin": True})
     path: str | None = None  # csv file, image folder or TFRecord folder
     label: str | None = None  # csv label column
@@ -145,7 +148,9 @@ class TaskConfig:
     recorded in the saved config.
     """
 
-    name: Literal["auto", "classification", "regression"] = "auto"
+    # data: a CSV's label column is read as classes or as regression targets by it
+    name: Literal["auto", "classification", "regression"] = field(
+        default="auto", metadata=effect("data"))
     loss: Literal["auto", "crossentropy", "mse", "huber"] = "auto"  # auto: the task's default
     huber_delta: float = field(default=1.0, metadata=num_range(1e-6, 1e6))  # loss=huber
 

@@ -25,6 +25,9 @@ def convert_to_tfrecord(cfg: ExperimentConfig, out_dir: str | Path) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataError(f"{out}: already exists and is not an empty folder; choose a new one")
     splits = load_splits(cfg)
+    if splits.spec.task != "classification":
+        raise DataError(f"data.name={cfg.data.name}: TFRecord folders hold class ids; "
+                        f"{splits.spec.task} data cannot be converted")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -27,8 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from bigmodel_tf.config import DataConfig
-from bigmodel_tf.data.raw import FEATURE_LIMIT, FEATURE_LIMIT_TEXT, RawData, encode_labels
+from bigmodel_tf.data.raw import (
+    FEATURE_LIMIT,
+    FEATURE_LIMIT_TEXT,
+    RawData,
+    encode_labels,
+    regression_targets,
+)
 from bigmodel_tf.errors import DataError
+from bigmodel_tf.tasks import describe_labels, infer_task
 
 log = logging.getLogger("bigmodel_tf.data")
 _TEXT = "is text in a numeric column"
@@ -217,8 +224,9 @@ def scan(data_cfg: DataConfig) -> Scan:
     return result
 
 
-def load_csv(data_cfg: DataConfig, seed: int) -> RawData:
-    """Read data.path as a tabular data set with the class in column data.label."""
+def load_csv(data_cfg: DataConfig, seed: int, task_name: str = "auto") -> RawData:
+    """Read data.path as a tabular data set with the label in column data.label: a class,
+    or a regression target (``task_name``, or for auto ``tasks.infer_task`` of the labels)."""
     table = scan(data_cfg)
     if table.bad:
         raise table.error()
@@ -238,8 +246,15 @@ def load_csv(data_cfg: DataConfig, seed: int) -> RawData:
     if categories:
         log.info("data.path=%s: categorical (one-hot) columns: %s", table.path,
                  ", ".join(f"{k} ({len(v)} values)" for k, v in categories.items()))
-    y, class_names = encode_labels(table.cells[table.label],
-                                   f"data.label={table.label!r} in {table.path}")
+    labels, where = table.cells[table.label], f"data.label={table.label!r} in {table.path}"
+    task = task_name
+    if task == "auto":
+        task = infer_task(labels)
+        log.info("%s: task.name=auto chose %s (%s)", where, task, describe_labels(labels))
+    if task == "regression":
+        y, class_names = regression_targets(labels, where), []
+    else:
+        y, class_names = encode_labels(labels, where)
     return RawData(
         x=np.concatenate(columns, axis=1),
         y=y,
@@ -247,6 +262,7 @@ def load_csv(data_cfg: DataConfig, seed: int) -> RawData:
         class_names=class_names,
         feature_names=names,
         categories=categories or None,
+        task=task,
     )
 
 

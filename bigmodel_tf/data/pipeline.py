@@ -1,9 +1,10 @@
 """tf.data input pipelines: ``build_dataset(cfg, split, input_context=None)``.
 
 Elements are batches: train yields ``(x, y, sample_weight)``, val and test ``(x, y)``,
-with x raw float32 features (the model normalizes), y int32 class ids and sample_weight
-float32. Order of the stages, following measurements (docs/architecture.md: vectorize
-first, then add parallelism; no parallel interleave by default on 2 cores):
+with x raw float32 features (the model normalizes), y int32 class ids (float32 targets for
+regression, spec.task) and sample_weight float32 (class weights; 1 for regression). Order
+of the stages, following measurements (docs/architecture.md: vectorize first, then add
+parallelism; no parallel interleave by default on 2 cores):
 
     source -> shard -> batch (blocks for train) -> parse (TFRecords) + class weights
            -> cache (TFRecords) -> permute blocks into batches (train) -> augment -> prefetch
@@ -181,12 +182,20 @@ def build_dataset(
     policy = shard_policy(
         cfg, split, input_context.num_input_pipelines if input_context is not None else 1
     )
+    label_dtype = np.float32 if spec.task == "regression" else np.int32
+    if arrays.y.dtype != label_dtype:
+        raise ValueError(f"{split} labels: expected {np.dtype(label_dtype).name} for "
+                         f"{spec.task}, got {arrays.y.dtype}")
     weights = None
-    if training:  # per-example class weights, added where the labels are first batched
-        weights = tf.constant(class_weights(cfg, splits.train.y, spec.num_classes))
+    if training:  # per-example weights, added where the labels are first batched
+        weights = (tf.constant(class_weights(cfg, splits.train.y, spec.num_classes))
+                   if spec.task == "classification" else None)
 
     def weighted(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        return (x, y) if weights is None else (x, y, tf.gather(weights, y))
+        if not training:
+            return x, y
+        # a regression target weighs 1 (class weights are for classification only)
+        return x, y, tf.ones_like(y) if weights is None else tf.gather(weights, y)
 
     if resampled:
         ds = resampled_train(cfg, arrays.x, arrays.y, spec)  # already shuffled
@@ -214,7 +223,7 @@ def build_dataset(
         # Cached parsed: later epochs neither decompress nor parse. In-memory arrays are
         # not cached again (that would double their memory).
         ds = _cache(ds, cfg, split, input_context)
-    elif weights is not None:
+    elif training:
         ds = ds.map(weighted, num_parallel_calls=parallel)
     if ordered:
         ds = order.shuffled_batches(ds, cfg.seed, batch, examples if examples >= 0 else None)

@@ -6,6 +6,7 @@ turns its input into a ``RawData``; ``splits.load_splits`` splits it and fits st
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -17,15 +18,17 @@ from bigmodel_tf.errors import DataError
 
 @dataclass
 class RawData:
-    """A whole data set in memory: float32 features, int32 class ids and their names."""
+    """A whole data set in memory: float32 features, and int32 class ids with their names
+    (classification) or float32 targets (regression, no class names)."""
 
     x: np.ndarray  # [n, h, w, c] images or [n, features] tabular, float32, unnormalized
-    y: np.ndarray  # [n] int32 class ids in 0..len(class_names)-1
+    y: np.ndarray  # [n] int32 class ids in 0..len(class_names)-1, or float32 targets
     kind: Literal["image", "tabular"]
     class_names: list[str]
     feature_names: list[str] | None = None
     categories: dict[str, list[str]] | None = None
     value_range: list[float] | None = None  # images: [low, high] of raw pixel values
+    task: str = "classification"
 
 
 def encode_labels(labels: Sequence[str], where: str) -> tuple[np.ndarray, list[str]]:
@@ -46,6 +49,22 @@ def encode_labels(labels: Sequence[str], where: str) -> tuple[np.ndarray, list[s
         raise DataError(f"{where}: expected at least 2 classes, found {len(names)}{found}")
     index = {k: i for i, k in enumerate(ordered)}
     return np.array([index[k] for k in keys], dtype=np.int32), names
+
+
+def regression_targets(labels: Sequence[str], where: str) -> np.ndarray:
+    """Label cells as float32 regression targets (DataError at the first that is not a
+    finite number)."""
+    values = []
+    for text in labels:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or abs(value) > FEATURE_LIMIT:
+            raise DataError(f"{where}: label {text!r} is not a finite number (regression "
+                            "needs numeric labels; task.name=classification for classes)")
+        values.append(value)
+    return np.asarray(values, dtype=np.float32)
 
 
 # The largest feature magnitude a data set may hold: the square root of float32's maximum.

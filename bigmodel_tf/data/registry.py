@@ -16,7 +16,7 @@ import numpy as np
 from bigmodel_tf.config import DataConfig
 from bigmodel_tf.data import csv_source, image_dir, keras_sources, sklearn_sources, synthetic
 from bigmodel_tf.data.raw import RawData, check_values
-from bigmodel_tf.errors import DataError
+from bigmodel_tf.errors import ConfigError, DataError
 from bigmodel_tf.plugins import is_plugin_path, load_plugin
 
 Source = Callable[[DataConfig, int], RawData]
@@ -44,18 +44,29 @@ def check_raw(raw: object, where: str) -> None:
     if rank is None or x.ndim != rank or x.dtype != np.float32:
         raise DataError(f"{where}: expected float32 features of rank 4 (images) or 2 "
                         f"(tabular), got kind {raw.kind!r}, {x.dtype} of shape {x.shape}")
-    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or (
+    if raw.task == "regression":
+        if y.shape != (len(x),) or y.dtype != np.float32 or not np.isfinite(y).all():
+            raise DataError(f"{where}: expected {len(x)} finite float32 regression targets "
+                            f"(one per example), got {y.dtype} of shape {y.shape}")
+    elif y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or (
             len(y) and (y.min() < 0 or y.max() >= len(raw.class_names))):
         raise DataError(f"{where}: expected {len(x)} integer labels in 0..."
                         f"{len(raw.class_names) - 1} (one per example), got {y.dtype} of "
                         f"shape {y.shape}")
 
 
-def load_raw(data_cfg: DataConfig, seed: int) -> RawData:
-    """Load data.name in full and check that every feature value is finite and in range."""
+def load_raw(data_cfg: DataConfig, seed: int, task_name: str = "auto") -> RawData:
+    """Load data.name in full and check that every feature value is finite and in range,
+    and that its task is ``task_name``'s (a CSV's labels follow ``task_name``; every other
+    source has one task)."""
     where = f"data.name={data_cfg.name}"
-    raw = _source(data_cfg.name)(data_cfg, seed)
+    if data_cfg.name == "csv":
+        raw = csv_source.load_csv(data_cfg, seed, task_name)
+    else:
+        raw = _source(data_cfg.name)(data_cfg, seed)
     if is_plugin_path(data_cfg.name):
         check_raw(raw, where)
+    if task_name not in ("auto", raw.task):
+        raise ConfigError(f"task.name={task_name}: {where} is a {raw.task} data set")
     check_values(raw.x, where, raw.feature_names)
     return raw

@@ -1,7 +1,9 @@
-"""Small data sets embedded in scikit-learn (no download): digits, breast_cancer, wine, iris.
+"""Small data sets embedded in scikit-learn (no download): digits, breast_cancer, wine, iris
+and diabetes.
 
 digits is the project's default data set: 1,797 8x8 gray images with raw pixel values
-0..16, returned as [n, 8, 8, 1] images. The others are tabular.
+0..16, returned as [n, 8, 8, 1] images. The others are tabular; diabetes (442 patients,
+10 features, disease progression after one year) is a regression data set.
 """
 
 from __future__ import annotations
@@ -44,9 +46,23 @@ def _tabular(load: Callable) -> Callable[[DataConfig, int], RawData]:
     return loader
 
 
+def load_diabetes(data_cfg: DataConfig, seed: int) -> RawData:
+    """scikit-learn's diabetes as [n, 10] float32 rows with float32 regression targets."""
+    bunch = datasets.load_diabetes()
+    return RawData(
+        x=bunch.data.astype(np.float32),
+        y=bunch.target.astype(np.float32),
+        kind="tabular",
+        class_names=[],
+        feature_names=[str(f) for f in bunch.feature_names],
+        task="regression",
+    )
+
+
 LOADERS = {
     "digits": load_digits,
     "breast_cancer": _tabular(datasets.load_breast_cancer),
     "wine": _tabular(datasets.load_wine),
     "iris": _tabular(datasets.load_iris),
+    "diabetes": load_diabetes,
 }

@@ -1,8 +1,9 @@
-"""What the model needs to know about the data: shapes, classes and train-split statistics.
+"""What the model needs to know about the data: shapes, task, classes, train statistics.
 
-The data stage produces a ``DataSpec``; model builders read it (input shape, number of
-classes, normalization statistics fitted on the train split only) and the export stage
-reads the input name. It is saved as ``data_spec.json`` in the run directory.
+The data stage produces a ``DataSpec``; model builders read it (input shape, task, number
+of classes, normalization statistics fitted on the train split only) and the export stage
+reads the input name. It is saved as ``data_spec.json`` in the run directory; a file
+written before tasks existed has no ``task`` and loads as classification.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Literal
 
 @dataclass
 class DataSpec:
-    """Shapes, class names and train-split normalization statistics of one data set."""
+    """Shapes, task, class names and train-split normalization statistics of one data set."""
 
     kind: Literal["image", "tabular"]
     input_shape: list[int]  # one example, without the batch axis: [h, w, c] or [features]
-    class_names: list[str]
+    class_names: list[str]  # [] for regression
     feature_names: list[str] | None = None  # tabular: column names after encoding
     # Normalization statistics fitted on the train split (per channel for images, per
     # feature for tabular); the model's Normalization layer is built from them.
@@ -32,11 +33,22 @@ class DataSpec:
     # images: [low, high] of the raw pixel values (digits 0..16, image files 0..255), e.g.
     # for RandomContrast's value_range and for clients that send raw pixels.
     value_range: list[float] | None = None
+    task: str = "classification"  # bigmodel_tf.tasks.TASK_NAMES
+    # regression: mean and standard deviation of the train split's labels (the model's
+    # output is rescaled with them, so the network learns a unit-scale target)
+    label_mean: float | None = None
+    label_std: float | None = None
+    train_examples: int | None = None  # train split, before resampling
 
     @property
     def num_classes(self) -> int:
         """Number of classes the model predicts."""
         return len(self.class_names)
+
+    @property
+    def output_units(self) -> int:
+        """Width of the model's output: one probability per class, or one regression value."""
+        return 1 if self.task == "regression" else self.num_classes
 
     @property
     def input_name(self) -> str:

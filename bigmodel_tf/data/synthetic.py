@@ -1,7 +1,8 @@
-"""Generated, learnable data sets for tests and benchmarks: synthetic_images, synthetic_tabular.
+"""Generated, learnable data sets for tests and benchmarks: synthetic_images,
+synthetic_tabular and synthetic_regression.
 
-Both read ``data.synthetic`` (size, classes, class proportions for imbalance) and are
-seeded by the run's ``seed``, so the same config always gives the same data.
+They read ``data.synthetic`` (size, classes, class proportions for imbalance, noise) and
+are seeded by the run's ``seed``, so the same config always gives the same data.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_friedman1
 
 from bigmodel_tf.config import DataConfig, SyntheticConfig
 from bigmodel_tf.data.raw import RawData
@@ -96,7 +97,33 @@ def load_synthetic_tabular(data_cfg: DataConfig, seed: int) -> RawData:
     )
 
 
+FRIEDMAN_FEATURES = 5  # make_friedman1's target depends on the first five features
+
+
+def load_synthetic_regression(data_cfg: DataConfig, seed: int) -> RawData:
+    """scikit-learn's make_friedman1 (Friedman #1): features uniform on [0, 1], of which the
+    first five make the target, plus Gaussian noise of standard deviation
+    ``data.synthetic.noise`` (the irreducible RMSE)."""
+    syn = data_cfg.synthetic
+    if syn.num_features < FRIEDMAN_FEATURES:
+        raise ConfigError(
+            f"data.synthetic.num_features: expected at least {FRIEDMAN_FEATURES} for "
+            f"synthetic_regression (Friedman #1), got {syn.num_features}"
+        )
+    x, y = make_friedman1(n_samples=syn.num_examples, n_features=syn.num_features,
+                          noise=syn.noise, random_state=seed)
+    return RawData(
+        x=x.astype(np.float32),
+        y=y.astype(np.float32),
+        kind="tabular",
+        class_names=[],
+        feature_names=[f"feature_{i}" for i in range(syn.num_features)],
+        task="regression",
+    )
+
+
 LOADERS = {
     "synthetic_images": load_synthetic_images,
     "synthetic_tabular": load_synthetic_tabular,
+    "synthetic_regression": load_synthetic_regression,
 }

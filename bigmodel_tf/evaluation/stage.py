@@ -32,6 +32,7 @@ from bigmodel_tf.evaluation.report import render_report, write_report
 from bigmodel_tf.evaluation.subruns import NO_SUBRUNS, SubRuns
 from bigmodel_tf.evaluation.tensorboard_logging import log_evaluation
 from bigmodel_tf.history import read_history
+from bigmodel_tf.tasks import get_task
 
 log = logging.getLogger("bigmodel_tf.evaluation")
 PLOTS = "plots"
@@ -129,6 +130,10 @@ def evaluate(
     spec, figs = splits.spec, _Figures(run_dir)
     history = read_history(run_dir / "history.csv") if history is None else history
     labels = {s: getattr(splits, s).y for s in SPLIT_NAMES}
+    if spec.task != "classification":  # the split metrics only, until tasks-eval's stage
+        task, outputs = get_task(spec.task), predict_splits(model, splits)
+        return {s: task.split_metrics(labels[s], outputs[s], spec, cfg.evaluation)
+                for s in SPLIT_NAMES}
     positive = th.positive_index(cfg, spec.class_names) if spec.num_classes == 2 else 1
     probs = predict_splits(model, splits)
     result: dict = {s: classification_metrics(labels[s], probs[s], spec.class_names,

@@ -1,7 +1,8 @@
 """Export stage: a small TF Serving client (REST and gRPC) for exported models.
 
 Builds predict requests for the ``serving_default`` signature that ``saved_model`` writes
-(one raw float32 input; outputs ``probabilities`` and ``class_id``), sends them with the
+(one raw float32 input; outputs ``probabilities`` and ``class_id`` for classification,
+``prediction`` for regression), sends them with the
 standard library (REST) or ``grpc`` + ``tensorflow-serving-api`` (gRPC), and returns the
 outputs as numpy arrays. For manual use:
 
@@ -42,15 +43,24 @@ def rest_predict_body(x: np.ndarray, signature_name: str = SIGNATURE_NAME) -> di
     }
 
 
+INTEGER_OUTPUTS = ("class_id",)  # every other output of the signature is float32
+SINGLE_OUTPUT = "prediction"  # the one output of a regression signature
+
+
+def _output(name: str, values) -> np.ndarray:
+    """One output of the signature as an array of its dtype."""
+    return np.asarray(values, dtype=np.int64 if name in INTEGER_OUTPUTS else np.float32)
+
+
 def parse_rest_predictions(payload: dict) -> dict[str, np.ndarray]:
-    """Turn a row-format REST answer into ``{"probabilities", "class_id"}`` arrays."""
+    """Turn a row-format REST answer into ``{output name: array}`` (``probabilities`` and
+    ``class_id``, or ``prediction``)."""
     if "error" in payload:
         raise UserError(f"TF Serving answered with an error: {payload['error']}")
     rows = payload["predictions"]
-    return {
-        "probabilities": np.asarray([row["probabilities"] for row in rows], dtype=np.float32),
-        "class_id": np.asarray([row["class_id"] for row in rows], dtype=np.int64),
-    }
+    if rows and not isinstance(rows[0], dict):  # one output: TF Serving omits its name
+        rows = [{SINGLE_OUTPUT: row} for row in rows]
+    return {name: _output(name, [row[name] for row in rows]) for name in (rows or [{}])[0]}
 
 
 def predict_rest(
@@ -61,7 +71,7 @@ def predict_rest(
     timeout: float = 10,
     version: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """Send a REST predict request and return the probabilities and class ids."""
+    """Send a REST predict request and return the signature's outputs."""
     url = rest_predict_url(host, port, model_name, version)
     request = urllib.request.Request(
         url,
@@ -104,7 +114,7 @@ def grpc_predict_request(
 def predict_grpc(
     host: str, port: int, request: predict_pb2.PredictRequest, timeout: float = 10
 ) -> dict[str, np.ndarray]:
-    """Send a PredictRequest over gRPC and return the probabilities and class ids."""
+    """Send a PredictRequest over gRPC and return the signature's outputs."""
     target = f"{host}:{port}"
     with grpc.insecure_channel(target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
@@ -114,10 +124,8 @@ def predict_grpc(
             raise UserError(
                 f"{target}: TF Serving gRPC call failed ({exc.code().name}: {exc.details()})"
             ) from None
-    return {
-        "probabilities": tf.make_ndarray(response.outputs["probabilities"]).astype(np.float32),
-        "class_id": tf.make_ndarray(response.outputs["class_id"]).astype(np.int64),
-    }
+    return {name: _output(name, tf.make_ndarray(tensor))
+            for name, tensor in sorted(response.outputs.items())}
 
 
 def load_batch(path: str) -> np.ndarray:

@@ -3,8 +3,10 @@
 Reads the model (which holds its own Normalization, so it takes raw inputs) and the
 ``DataSpec`` (input name and shape); writes ``<export_dir>/<name>/<version>/``, a TF
 Serving model base path: a SavedModel whose ``serving_default`` signature takes one named
-float32 batch and returns ``probabilities`` (float32 [batch, classes]) and ``class_id``
-(int64 [batch]; -1 with NaN probabilities for a row with a non-finite value), plus
+float32 batch and returns the outputs of the data's task (``Task.serving_outputs``):
+classification ``probabilities`` (float32 [batch, classes]) and ``class_id`` (int64
+[batch]; -1 with NaN probabilities for a row with a non-finite value), regression
+``prediction`` (float32 [batch], NaN for such a row); plus
 ``assets.extra/tf_serving_warmup_requests``.
 
 Each export is a new integer version (the highest existing + 1); an existing version is
@@ -32,6 +34,7 @@ from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export.client import SIGNATURE_NAME
 from bigmodel_tf.export.warmup import write_warmup_file
 from bigmodel_tf.manifest import write_manifest
+from bigmodel_tf.tasks import get_task
 
 log = logging.getLogger("bigmodel_tf.export")
 # Another exporter may claim the same version between our look-up and rename; retry then.
@@ -47,30 +50,14 @@ def next_version(base: str | Path) -> int:
     return max(versions, default=0) + 1
 
 
-NO_CLASS = -1  # class_id of a row the model cannot classify (non-finite input or output)
-
-
-def serving_function(model: keras.Model):
-    """The endpoint: a raw float32 batch -> float32 probabilities and int64 class ids.
-
-    A row with a NaN or infinite input value, or whose probabilities are not finite (a
-    huge finite input can overflow inside the model), gets NaN probabilities and class_id
-    ``NO_CLASS`` instead of argmax's silent 0. The cast keeps the signature float32 for
-    models trained under a mixed precision policy, whose softmax may compute (and return)
-    bfloat16 or float16.
-    """
+def serving_function(model: keras.Model, spec: DataSpec):
+    """The endpoint: a raw float32 batch -> the outputs of ``spec.task`` (its
+    ``serving_outputs``: float32 however the model was trained, NaN or a sentinel for a row
+    with a non-finite value)."""
+    task = get_task(spec.task)
 
     def serve(inputs):
-        probabilities = tf.cast(model(inputs, training=False), tf.float32)
-        rows = tf.reshape(inputs, [tf.shape(inputs)[0], -1])
-        valid = tf.logical_and(tf.reduce_all(tf.math.is_finite(rows), axis=1),
-                               tf.reduce_all(tf.math.is_finite(probabilities), axis=1))
-        class_id = tf.where(
-            valid, tf.argmax(probabilities, axis=-1, output_type=tf.int64),
-            tf.constant(NO_CLASS, tf.int64),
-        )
-        probabilities = tf.where(valid[:, None], probabilities, float("nan"))
-        return {"probabilities": probabilities, "class_id": class_id}
+        return task.serving_outputs(inputs, model(inputs, training=False), spec)
 
     return serve
 
@@ -81,7 +68,7 @@ def write_saved_model(model: keras.Model, spec: DataSpec, path: str | Path) -> N
     archive.track(model)
     archive.add_endpoint(
         SIGNATURE_NAME,
-        serving_function(model),
+        serving_function(model, spec),
         input_signature=[
             tf.TensorSpec([None, *spec.input_shape], tf.float32, name=spec.input_name)
         ],

@@ -58,13 +58,14 @@ def check_built(model, spec: DataSpec, keras, where: str) -> None:
     """Raise ConfigError unless ``model`` is a ``keras.Model`` with the spec's input and output.
 
     One raw float32 input of shape ``spec.input_shape`` and one output of
-    ``spec.num_classes`` values per example, as every zoo model has.
+    ``spec.output_units`` values per example (a class
+    probability each, or one regression target), as every zoo model has.
     """
     if not isinstance(model, keras.Model):
         raise ConfigError(f"{where}: returned {type(model).__name__}, expected a "
                           f"{keras.__name__}.Model")
     inputs, outputs = model.inputs or [], model.outputs or []
-    expected_in, expected_out = (None, *spec.input_shape), (None, spec.num_classes)
+    expected_in, expected_out = (None, *spec.input_shape), (None, spec.output_units)
     got_in = [tuple(t.shape) for t in inputs]
     got_out = [tuple(t.shape) for t in outputs]
     if got_in != [expected_in]:

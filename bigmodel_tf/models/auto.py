@@ -3,7 +3,8 @@
 Images get the ``cnn``, tabular data the ``mlp``. Tabular data with fewer than
 ``SMALL_TABULAR_MAX_TRAIN`` train examples also gets ``SMALL_TABULAR``, with which the
 MLP matches the best tuned scikit-learn baseline on sets of a few hundred rows (measured
-by the ``bigmodel benchmark`` suite ``tabular_defaults``, README Performance). The recipe
+by the ``bigmodel benchmark`` suite ``tabular_defaults``, README Performance). Regression
+data gets ``REGRESSION`` (measured on synthetic_regression, README Regression). The recipe
 replaces only keys still at their defaults, so a key set to another value wins. The
 resolved config (concrete name and values) is what a run saves and hashes: ``auto`` and
 the config it resolves to are the same run.
@@ -27,6 +28,19 @@ SMALL_TABULAR: dict[str, Any] = {
     "train.epochs": 150,
     "train.early_stopping_patience": 20,
 }
+# Regression fits a smooth target: swish units without dropout or batch norm (both add
+# noise to a real-valued output), a wider layer, batches of 32, the learning rate halved
+# on plateaus and training until early stopping.
+REGRESSION: dict[str, Any] = {
+    "model.width": 128,
+    "model.activation": "swish",
+    "model.dropout": 0.0,
+    "model.normalization": "none",
+    "data.batch_size": 32,
+    "train.epochs": 300,
+    "train.reduce_on_plateau": True,
+    "train.early_stopping_patience": 30,
+}
 
 
 def _value(cfg: ExperimentConfig, key: str) -> Any:
@@ -35,7 +49,9 @@ def _value(cfg: ExperimentConfig, key: str) -> Any:
 
 
 def train_examples(spec: DataSpec) -> int | None:
-    """Train examples of the data set (from the spec's train class counts), if known."""
+    """Train examples of the data set (from the spec, or its train class counts), if known."""
+    if spec.train_examples is not None:
+        return spec.train_examples
     return sum(spec.class_counts.values()) if spec.class_counts else None
 
 
@@ -43,6 +59,8 @@ def choose(spec: DataSpec) -> tuple[str, dict[str, Any], str]:
     """The model auto picks for ``spec``: its name, the recipe's settings, and why."""
     name = AUTO_MODELS[spec.kind]
     examples = train_examples(spec)
+    if spec.task == "regression" and spec.kind == "tabular":
+        return name, REGRESSION, "tabular regression data: the regression recipe"
     if spec.kind == "tabular" and examples is not None and examples < SMALL_TABULAR_MAX_TRAIN:
         return name, SMALL_TABULAR, (
             f"tabular data with {examples} train examples, fewer than "

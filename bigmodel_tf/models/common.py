@@ -11,6 +11,8 @@ from __future__ import annotations
 from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import ConfigError
+from bigmodel_tf.tasks import get_task
+from bigmodel_tf.tasks.base import regularizer  # noqa: F401 (builders call common.regularizer)
 
 # Batch-norm moving-average momentum (Keras' default 0.99, keras.applications' 0.999): small
 # data sets give few steps per epoch, and slow moving statistics leave inference-mode
@@ -36,13 +38,6 @@ def model_inputs(spec: DataSpec, keras):
     return inputs, norm(inputs)
 
 
-def regularizer(mc: ModelConfig, keras):
-    """An L1L2 kernel regularizer from ``model.l1``/``model.l2``, or None when both are 0."""
-    if mc.l1 > 0 or mc.l2 > 0:
-        return keras.regularizers.L1L2(l1=mc.l1, l2=mc.l2)
-    return None
-
-
 def normalize(x, mc: ModelConfig, keras, name: str):
     """Apply the configured normalization (batch|layer|none, over the last axis)."""
     if mc.normalization == "batch":
@@ -64,16 +59,14 @@ def uses_bias(mc: ModelConfig) -> bool:
 
 
 def classifier(inputs, x, model_cfg: ModelConfig, spec: DataSpec, keras, dropout: float = 0.0):
-    """Close a builder: optional dropout, Dense logits, float32 softmax ``probabilities``.
+    """Close a builder: optional dropout, then the head of the data's task (float32).
 
-    The softmax layer is float32 so that mixed precision policies still give a float32 output.
+    Classification ends in Dense logits and a softmax ``probabilities``, regression in a
+    ``prediction`` in the label's units (bigmodel_tf/tasks/).
     """
     if dropout > 0:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    x = keras.layers.Dense(
-        spec.num_classes, kernel_regularizer=regularizer(model_cfg, keras), name="logits"
-    )(x)
-    outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    outputs = get_task(spec.task).head(x, spec, model_cfg, keras)
     return keras.Model(inputs, outputs, name=model_cfg.name)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from bigmodel_tf.errors import ConfigError
+
 
 class Task(abc.ABC):
     """One kind of supervised problem (classification, regression, ...)."""
@@ -50,10 +52,36 @@ class Task(abc.ABC):
         """scikit-learn baselines fitted on train, scored like the network on val and test."""
 
     @abc.abstractmethod
-    def serving_outputs(self, outputs, spec) -> dict:
-        """The TF Serving signature's outputs (name -> tensor) from the model's outputs."""
+    def serving_outputs(self, inputs, outputs, spec) -> dict:
+        """The TF Serving signature's outputs (name -> tensor) from its inputs and the
+        model's outputs (a row with a non-finite input gets a NaN or sentinel output)."""
 
     @abc.abstractmethod
     def tflite_check(self, reference: np.ndarray, candidate: np.ndarray,
                      labels: np.ndarray) -> dict[str, Any]:
         """How a converted model's outputs compare with the float model's and the labels."""
+
+    # --- tasks-core: the config rules of a task ------------------------------------------
+    losses: tuple[str, ...]  # the task.loss values it accepts besides auto; [0] = default
+    # compression report: two split metrics (the headline first), tflite_check's main key
+    summary_metrics: tuple[str, str]
+    parity_key: str
+
+    def loss_name(self, task_cfg) -> str:
+        """The concrete ``task.loss`` (``auto`` is this task's default)."""
+        return self.losses[0] if task_cfg.loss == "auto" else task_cfg.loss
+
+    def check_config(self, task_cfg, data_cfg, train_cfg) -> None:
+        """Raise ConfigError naming a key whose value does not fit this task."""
+        if task_cfg.loss not in ("auto", *self.losses):
+            raise ConfigError(
+                f"task.loss={task_cfg.loss}: expected auto or {' or '.join(self.losses)} "
+                f"for {self.name}"
+            )
+
+
+def regularizer(mc, keras):
+    """An L1L2 kernel regularizer from ``model.l1``/``model.l2``, or None when both are 0."""
+    if mc.l1 > 0 or mc.l2 > 0:
+        return keras.regularizers.L1L2(l1=mc.l1, l2=mc.l2)
+    return None

@@ -27,6 +27,7 @@ from bigmodel_tf.data.fingerprint import data_fingerprint
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.models import build_model
 from bigmodel_tf.run_lock import lock_run_dir
+from bigmodel_tf.tasks import get_task
 from bigmodel_tf.training.callbacks import ThroughputMeter, build_callbacks
 from bigmodel_tf.training.checkpoint_io import writes_landed
 from bigmodel_tf.training.custom_loop import ReplicaValidation, fit_distributed, local_copy
@@ -74,11 +75,13 @@ def _verbosity(cfg: ExperimentConfig) -> int:
 
 
 def compile_model(cfg: ExperimentConfig, model: keras.Model, steps_per_epoch: int) -> None:
-    """Compile ``model`` with the configured optimizer, loss and metrics (the one place)."""
+    """Compile ``model`` with the configured optimizer and its task's loss and metrics (the
+    one place)."""
+    task = get_task(cfg.task.name)
     model.compile(
         optimizer=build_optimizer(cfg, steps_per_epoch),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        loss=task.loss(cfg.task, keras),
+        metrics=task.compile_metrics(keras),
         jit_compile=cfg.runtime.jit_compile,
         steps_per_execution=cfg.runtime.steps_per_execution,
     )

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, TuneConfig, load_config, replace, with_changes
 from bigmodel_tf.errors import ConfigError
+from bigmodel_tf.tasks import get_task
 from bigmodel_tf.tuning.space import FIELDS_BY_TYPE, normalize_space, resolve_space
 
 TOP_LEVEL_METRICS = ("epochs_run", "train_examples_per_sec", "parameters")
+LOWER_IS_BETTER = ("loss", "rmse", "mae")  # metric names (or parts) a search minimizes
 _SPLIT_METRIC = re.compile(r"^(train|val|test)\.[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -59,10 +61,12 @@ def _fields_a_new_type_drops(space: dict, space_edits: list[str]) -> dict[str, N
 
 
 def direction(tune: TuneConfig) -> str:
-    """``max`` or ``min``: ``tune.direction``, or for ``auto`` min for a loss, else max."""
+    """``max`` or ``min``: ``tune.direction``, or for ``auto`` min for a loss or an error
+    (RMSE, MAE), else max."""
     if tune.direction != "auto":
         return tune.direction
-    return "min" if "loss" in tune.objective.rsplit(".", 1)[-1] else "max"
+    metric = tune.objective.rsplit(".", 1)[-1]
+    return "min" if any(part in metric for part in LOWER_IS_BETTER) else "max"
 
 
 def metric_value(metrics: dict, name: str) -> float | None:
@@ -80,7 +84,7 @@ def metric_value(metrics: dict, name: str) -> float | None:
 
 def _check_objective(name: str) -> None:
     """The objective names a metric of metrics.json (train/val/test.<metric> or top level)."""
-    if name not in TOP_LEVEL_METRICS and not _SPLIT_METRIC.match(name):
+    if name != "auto" and name not in TOP_LEVEL_METRICS and not _SPLIT_METRIC.match(name):
         raise ConfigError(
             "tune.objective: expected a number of metrics.json such as val.accuracy, "
             f"val.loss, val.f1_macro, test.roc_auc or {', '.join(TOP_LEVEL_METRICS)}, "
@@ -89,9 +93,12 @@ def _check_objective(name: str) -> None:
 
 
 def resolve_tune(cfg: ExperimentConfig) -> ExperimentConfig:
-    """``cfg`` with its space in canonical form, after checking every tune rule."""
+    """``cfg`` with its space in canonical form and ``tune.objective=auto`` made the task's
+    val headline once the task is known, after checking every tune rule."""
     t = cfg.tune
     _check_objective(t.objective)
+    if t.objective == "auto" and cfg.task.name != "auto":
+        t = dataclasses.replace(t, objective=f"val.{get_task(cfg.task.name).headline}")
     if t.tournament_size > t.population_size:
         raise ConfigError(
             f"tune.tournament_size: expected at most tune.population_size "

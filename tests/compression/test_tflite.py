@@ -51,21 +51,21 @@ def saved_cnn(tmp_path, make_cfg, small_model):
     test = load_splits(cfg).test
     write_saved_model(model, spec, tmp_path / "saved")
     reference = model.predict(test.x, verbose=0)
-    return model, tmp_path / "saved", test, reference
+    return model, tmp_path / "saved", test, reference, spec
 
 
 @pytest.mark.parametrize(("variants", "int8_io"), [(TFLITE_VARIANTS, False), (["int8"], True)],
                          ids=["float_io", "int8_io"])
 def test_every_variant_converts_loads_and_agrees(saved_cnn, tmp_path, variants, int8_io):
     """Each variant runs in LiteRT on the test split and agrees with the Keras model."""
-    model, saved, test, reference = saved_cnn
+    model, saved, test, reference, spec = saved_cnn
     c = CompressionConfig(int8_io=int8_io, latency_runs=5, throughput_batch=32)
     examples = test.x[:50]
     names = [layer.name for layer in model.layers]
     for variant in variants:
         path = tmp_path / f"{variant}.tflite"
         path.write_bytes(convert(saved, variant, c, examples, names))
-        entry = litert_eval.measure(path, test.x, test.y, reference, c)
+        entry = litert_eval.measure(path, test.x, test.y, reference, c, spec)
         assert entry["test"]["examples"] == len(test.y)
         assert entry["latency_ms"] > 0 and entry["throughput_examples_per_sec"] > 0
         assert entry["parity"]["top1_match"] >= 0.9, (variant, entry["parity"])

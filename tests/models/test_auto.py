@@ -61,7 +61,8 @@ def test_a_concrete_model_is_left_alone(tabular_spec):
 def test_auto_and_the_config_it_resolves_to_are_the_same_run():
     cfg, _ = auto_model(load_config(None, ["data.name=wine"]))
     concrete = replace(load_config(None, ["data.name=wine"]),
-                       ["model.name=mlp", *(f"{k}={v}" for k, v in SMALL_TABULAR.items())])
+                       ["model.name=mlp", "task.name=classification",
+                        *(f"{k}={v}" for k, v in SMALL_TABULAR.items())])
     assert run_name(cfg) == run_name(concrete)
     assert run_name(cfg).startswith("wine-mlp-")
 
@@ -69,7 +70,8 @@ def test_auto_and_the_config_it_resolves_to_are_the_same_run():
 def test_digits_default_is_still_the_cnn():
     cfg, _ = auto_model(load_config())
     assert cfg.model.name == "cnn"
-    assert run_name(cfg) == run_name(load_config(None, ["model.name=cnn"]))
+    assert run_name(cfg) == run_name(load_config(None, ["model.name=cnn",
+                                                         "task.name=classification"]))
 
 
 def test_build_model_resolves_auto_itself(image_spec, tabular_spec):
