@@ -23,7 +23,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from bigmodel_tf.config import CompressionConfig
-from bigmodel_tf.evaluation.metrics import classification_metrics
+from bigmodel_tf.tasks.classification.metrics import classification_metrics
 
 WARMUP_INVOKES = 3
 

@@ -43,11 +43,11 @@ from bigmodel_tf.compression.tflite_convert import (
 from bigmodel_tf.config import ExperimentConfig, export_name, replace, to_dict
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.spec import DataSpec
-from bigmodel_tf.evaluation.metrics import classification_metrics
 from bigmodel_tf.export import export_serving_model
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.io import check_replaceable, publish_dir, staging_dir
 from bigmodel_tf.manifest import write_manifest
+from bigmodel_tf.tasks.classification.metrics import classification_metrics
 
 log = logging.getLogger("bigmodel_tf.compression")
 PROBE_EXAMPLES = 32  # test examples on which every model copy must agree with its source

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 import yaml
 
 from bigmodel_tf.config import ExperimentConfig, replace, to_dict
+from bigmodel_tf.config.sections import TaskConfig
+from bigmodel_tf.tasks import get_task
 
 log = logging.getLogger("bigmodel_tf.evaluation")
 
@@ -29,8 +32,10 @@ LIGHT_EVALUATION = (
     "train.verbose=0",
     "export.enabled=false",
 )
-SUMMARY_METRICS = ("accuracy", "loss", "precision_macro", "recall_macro", "f1_macro",
-                   "roc_auc", "pr_auc", "ece")
+# every task's headline numbers (Task.summary_keys), in task order: a split's are those it has
+TASKS = tuple(get_task(name) for name in get_args(get_type_hints(TaskConfig)["name"])
+              if name != "auto")
+SUMMARY_METRICS = tuple(dict.fromkeys(key for task in TASKS for key in task.summary_keys))
 
 
 def subrun_config(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
@@ -68,4 +73,9 @@ def train_subrun(cfg: ExperimentConfig, run_dir: Path, overrides: list[str]) -> 
 
 def summary_metrics(split_metrics: dict) -> dict:
     """The headline numbers of one split (no per-class tables) for sub-run tables."""
-    return {key: split_metrics.get(key) for key in SUMMARY_METRICS}
+    return {key: split_metrics[key] for key in SUMMARY_METRICS if key in split_metrics}
+
+
+def metrics_task(split_metrics: dict):
+    """The task whose headline is among one split's metrics (tables of sub-runs)."""
+    return next(task for task in TASKS if task.headline in split_metrics)
