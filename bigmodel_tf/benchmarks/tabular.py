@@ -3,8 +3,8 @@
 On scikit-learn's wine, iris and breast cancer, and on wine written as a CSV with a
 categorical column, each seed of ``benchmark.seeds`` trains the default experiment
 (``model.name=auto``, so the small-tabular recipe of models/auto.py) with ``bigmodel
-train``'s own stage and the four tuned baselines of evaluation/baselines.py on the same
-split. A seed changes the split and the initialization. The result gives, per data set,
+train``'s own stage and the four tuned baselines of tasks/classification/baselines.py on
+the same split. A seed changes the split and the initialization. The result gives, per data set,
 mean and standard deviation over the seeds of the network's test accuracy and log loss,
 beside those of the baseline with the best mean accuracy.
 """

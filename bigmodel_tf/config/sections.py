@@ -247,7 +247,11 @@ class RuntimeConfig:
     lr_scaling: Literal["none", "linear", "sqrt"] = "none"
 
 
-BaselineName = Literal["logistic_regression", "svm", "random_forest", "gradient_boosting"]
+# Kinds of baseline; each task builds its own of each (bigmodel_tf/tasks/*/baselines.py):
+# logistic_regression and ridge are the linear baseline of either task (logistic regression
+# for classes, Ridge for regression), svm an SVC or SVR, the others forests and boosting.
+BaselineName = Literal["logistic_regression", "ridge", "svm", "random_forest",
+                       "gradient_boosting"]
 
 
 @section_effect("evaluation")
@@ -260,6 +264,10 @@ class EvaluationConfig:
     overfit_gap: float = field(default=0.05, metadata=num_range(0.0, 1.0))
     # underfit when train accuracy stays below this (the model cannot fit its own data)
     underfit_accuracy: float = field(default=0.9, metadata=num_range(0.0, 1.0))
+    # regression: underfit when the train R² stays below this; overfit when the val RMSE
+    # exceeds the train RMSE by more than this fraction (0.25 = 25 %)
+    underfit_r2: float = field(default=0.5, metadata=num_range(-1e6, 1.0))
+    overfit_rmse_gap: float = field(default=0.25, metadata=num_range(0.0, 100.0))
     # overfit when the val loss curve ends this fraction above its minimum (0.5 = 50 %)
     # while the train loss kept falling
     overfit_loss_rise: float = field(default=0.5, metadata=num_range(0.0, 100.0))

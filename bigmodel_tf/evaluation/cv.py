@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bigmodel_tf.evaluation.subruns import SUMMARY_METRICS, summary_metrics
+from bigmodel_tf.evaluation.subruns import summary_metrics
 from bigmodel_tf.io import atomic_write
 
 
@@ -24,7 +24,7 @@ def _aggregate(folds: list[dict], statistic) -> dict:
     result = {}
     for split in ("val", "test"):
         result[split] = {}
-        for key in SUMMARY_METRICS:
+        for key in folds[0][split]:
             values = [f[split][key] for f in folds]
             result[split][key] = (None if any(v is None for v in values)
                                   else float(statistic(np.asarray(values, dtype=np.float64))))
@@ -43,14 +43,15 @@ def summarize_folds(folds: list[dict]) -> dict:
 
 def write_cv_table(summary: dict, path: Path) -> None:
     """cv.csv: one row per fold, then ``mean`` and ``std`` rows (atomically)."""
-    columns = [f"{split}_{key}" for split in ("val", "test") for key in SUMMARY_METRICS]
+    keys = list(summary["mean"]["val"])  # the folds' summary metrics
+    columns = [f"{split}_{key}" for split in ("val", "test") for key in keys]
     rows = [{"fold": f["fold"], "epochs_run": f["epochs_run"],
-             **{f"{s}_{k}": f[s][k] for s in ("val", "test") for k in SUMMARY_METRICS}}
+             **{f"{s}_{k}": f[s][k] for s in ("val", "test") for k in keys}}
             for f in summary["per_fold"]]
     for name in ("mean", "std"):
         rows.append({"fold": name, "epochs_run": "",
                      **{f"{s}_{k}": summary[name][s][k] for s in ("val", "test")
-                        for k in SUMMARY_METRICS}})
+                        for k in keys}})
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["fold", "epochs_run", *columns])
     writer.writeheader()

@@ -5,20 +5,23 @@ the train split (seeded stratified subsets through the data stage's
 ``data.train_fraction`` hook), each as a sub-run in ``<run>/data_size/fraction_<f>``,
 scored on the unchanged val and test splits; this module turns their metrics into the
 curve, with the main run as the point at its own size (100 % unless
-``data.train_fraction`` is set). The verdict compares the two largest sizes: the val
-accuracy gain and the relative fall of the val error rate per doubling of the data.
+``data.train_fraction`` is set). The verdict compares the two largest sizes in the task's
+headline: the val accuracy gain and the relative fall of the val error rate (1 − accuracy)
+per doubling of the data, or for an error headline (RMSE) its relative fall.
 """
 
 from __future__ import annotations
 
 import math
 
-from bigmodel_tf.evaluation.subruns import summary_metrics
+from bigmodel_tf.evaluation.subruns import metrics_task, summary_metrics
 
 # More data helps when, per doubling of the training data, val accuracy rises by more than
 # STILL_RISING or the val error rate falls by more than ERROR_FALLS (relative).
 STILL_RISING = 0.01
 ERROR_FALLS = 0.15
+# An error headline (RMSE, which has a noise floor) helps when it falls by more than this.
+HEADLINE_ERROR_FALLS = 0.05
 
 
 def _point(fraction: float, metrics: dict) -> dict:
@@ -28,21 +31,30 @@ def _point(fraction: float, metrics: dict) -> dict:
 
 
 def verdict(points: list[dict]) -> dict:
-    """Val accuracy gain and error reduction per doubling of the data at the largest sizes."""
+    """The val headline's gain and error reduction per doubling of the data at the largest
+    sizes (the headline of the points' task: accuracy, or an error such as RMSE)."""
     small, large = points[-2], points[-1]
+    task = metrics_task(large["val"])
+    h, scored = task.headline, task.direction == "max"
     doublings = max(math.log2(large["train_examples"] / max(small["train_examples"], 1)), 1e-9)
-    acc_small, acc_large = small["val"]["accuracy"], large["val"]["accuracy"]
-    gain = (acc_large - acc_small) / doublings
-    err_small, err_large = 1.0 - acc_small, 1.0 - acc_large
+    a, b = small["val"][h], large["val"][h]
+    gain = (b - a if scored else a - b) / doublings  # > 0: the larger set did better
+    err_small, err_large = (1.0 - a, 1.0 - b) if scored else (a, b)
     error_drop = (1.0 - (max(err_large, 1e-9) / err_small) ** (1.0 / doublings)
                   if err_small > 0 else 0.0)
-    helps = gain > STILL_RISING or error_drop > ERROR_FALLS
-    measured = (f"per doubling of the training data, val accuracy changes by {gain:+.3f} and "
-                f"the val error rate by {-error_drop:+.0%} ({err_small:.2%} -> {err_large:.2%})")
+    if scored:
+        helps = gain > STILL_RISING or error_drop > ERROR_FALLS
+        measured = (f"per doubling of the training data, val {h} changes by {gain:+.3f} and "
+                    f"the val error rate by {-error_drop:+.0%} ({err_small:.2%} -> "
+                    f"{err_large:.2%})")
+    else:
+        helps = error_drop > HEADLINE_ERROR_FALLS
+        measured = (f"per doubling of the training data, val {h} changes by "
+                    f"{-error_drop:+.0%} ({err_small:.4g} -> {err_large:.4g})")
     text = (f"{measured}: more data of the same kind would likely help" if helps else
             f"{measured}: the curve has flattened, so more data of the same kind is unlikely "
             "to help much; change the model or its regularization instead")
-    return {"val_accuracy_gain_per_doubling": gain, "val_error_drop_per_doubling": error_drop,
+    return {f"val_{h}_gain_per_doubling": gain, "val_error_drop_per_doubling": error_drop,
             "more_data_helps": helps, "text": text}
 
 

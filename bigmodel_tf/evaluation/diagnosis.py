@@ -1,12 +1,15 @@
 """Fit diagnosis (overfit, underfit or good_fit) from the curves and the train–val gap, and advice.
 
 Reads the evaluated train/val metrics, the per-epoch history (history.csv columns) and the
-thresholds in ``cfg.evaluation``; returns a plain dict for metrics.json and the report:
+thresholds in ``cfg.evaluation``; returns a plain dict for metrics.json and the report. The
+run's task reads its own scores (``Task.fit_scores``):
 
-* underfit: train accuracy below ``underfit_accuracy`` (the model cannot fit its own data);
-* overfit: train accuracy above val accuracy by more than ``overfit_gap``, or the val loss
-  curve ended more than ``overfit_loss_rise`` (relative) above its minimum while the train
-  loss kept falling;
+* underfit: the model cannot fit its own data (classification: train accuracy below
+  ``underfit_accuracy``; regression: train R² below ``underfit_r2``);
+* overfit: val is worse than train by more than the task's gap (classification: accuracy
+  gap above ``overfit_gap``; regression: val RMSE above train RMSE by more than
+  ``overfit_rmse_gap``, relative), or the val loss curve ended more than
+  ``overfit_loss_rise`` (relative) above its minimum while the train loss kept falling;
 * good_fit otherwise.
 
 The advice names the exact config keys to change, with the current and a suggested value.
@@ -42,27 +45,20 @@ def _curve_facts(history: dict[str, list[float]]) -> dict:
     return facts
 
 
-def _label(train_acc: float, gap: float, facts: dict, e) -> tuple[str, list[str]]:
+def _label(scores: dict, facts: dict, e) -> tuple[str, list[str]]:
     """The diagnosis label and the measurements that decided it, in words."""
-    reasons = []
-    if train_acc < e.underfit_accuracy:
-        reasons.append(f"train accuracy {train_acc:.3f} is below "
-                       f"evaluation.underfit_accuracy={e.underfit_accuracy:g}")
-        label = "underfit"
-    elif gap > e.overfit_gap:
-        reasons.append(f"train accuracy exceeds val accuracy by {gap:.3f} "
-                       f"(> evaluation.overfit_gap={e.overfit_gap:g})")
-        label = "overfit"
+    if scores["underfit"]:
+        label, reasons = "underfit", [scores["underfit"]]
+    elif scores["overfit"]:
+        label, reasons = "overfit", [scores["overfit"]]
     elif facts and facts["val_loss_rise"] > e.overfit_loss_rise and facts[
             "train_loss_fell_after_best"]:
-        reasons.append(f"the val loss rose {facts['val_loss_rise']:.0%} above its minimum "
-                       f"(> evaluation.overfit_loss_rise={e.overfit_loss_rise:g}) while the "
-                       "train loss kept falling")
-        label = "overfit"
+        label, reasons = "overfit", [
+            f"the val loss rose {facts['val_loss_rise']:.0%} above its minimum "
+            f"(> evaluation.overfit_loss_rise={e.overfit_loss_rise:g}) while the train loss "
+            "kept falling"]
     else:
-        reasons.append(f"train accuracy {train_acc:.3f} and a train–val gap of {gap:.3f} are "
-                       "within the thresholds")
-        label = "good_fit"
+        label, reasons = "good_fit", [scores["fits"]]
     if facts and facts["epochs"] > 1:
         reasons.append(f"val loss was lowest at epoch {facts['best_val_loss_epoch']} of "
                        f"{facts['epochs']} and ended {facts['val_loss_rise']:.0%} above it")
@@ -134,20 +130,19 @@ def _good_fit_advice(cfg, facts: dict) -> list[dict]:
     return []
 
 
-def diagnose(metrics: dict, history: dict[str, list[float]], cfg, kind: str) -> dict:
+def diagnose(metrics: dict, history: dict[str, list[float]], cfg, kind: str, task) -> dict:
     """The fit diagnosis of a run: label, reasons, advice and the numbers behind them."""
-    train_acc, val_acc = metrics["train"]["accuracy"], metrics["val"]["accuracy"]
-    gap = train_acc - val_acc
+    scores = task.fit_scores(metrics, cfg.evaluation)
     facts = _curve_facts(history)
-    label, reasons = _label(train_acc, gap, facts, cfg.evaluation)
+    label, reasons = _label(scores, facts, cfg.evaluation)
     advice = {"overfit": lambda: _overfit_advice(cfg, kind),
               "underfit": lambda: _underfit_advice(cfg, facts),
               "good_fit": lambda: _good_fit_advice(cfg, facts)}[label]()
     return {
         "label": label,
-        "train_accuracy": train_acc,
-        "val_accuracy": val_acc,
-        "train_val_gap": gap,
+        f"train_{task.headline}": scores["train"],
+        f"val_{task.headline}": scores["val"],
+        "train_val_gap": scores["gap"],
         **facts,
         "reasons": reasons,
         "advice": advice,

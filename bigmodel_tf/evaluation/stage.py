@@ -3,11 +3,13 @@
 Called by the experiments layer after training and by ``bigmodel evaluate``. Reads the
 trained model, the data splits, the run's history.csv and the metrics of its finished
 sub-runs (cross-validation folds, data-size fractions: ``SubRuns``; it trains nothing);
-writes plots/*.png, report.md,
-model_summary.txt, threshold.json (binary tasks), cv.csv (cross-validation) and a
-TensorBoard run ``tensorboard/evaluation``; returns the metrics.json content it owns:
-the per-split metrics (the keys and more), ``diagnosis`` and the analyses behind
-the report (fit, threshold, baselines, interpretation, data-size curve, cross-validation).
+writes plots/*.png, report.md, model_summary.txt, cv.csv (cross-validation), the task's
+own files (threshold.json for binary classification) and a TensorBoard run
+``tensorboard/evaluation``; returns the metrics.json content it owns: the per-split
+metrics, ``diagnosis`` and the analyses behind the report (fit, the task's analyses,
+baselines, interpretation, data-size curve, cross-validation). Everything that depends on
+what the labels are is asked of the run's task (``get_task(spec.task)``): its split
+metrics, figures, baselines, fit scores and report sections.
 """
 
 from __future__ import annotations
@@ -15,23 +17,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-
-from bigmodel_tf.evaluation import figures_metrics as fm
 from bigmodel_tf.evaluation import figures_training as ft
-from bigmodel_tf.evaluation import threshold as th
-from bigmodel_tf.evaluation.baselines import run_baselines
-from bigmodel_tf.evaluation.calibration import reliability_bins
 from bigmodel_tf.evaluation.cv import cross_validation
 from bigmodel_tf.evaluation.data_size import data_size_curve
 from bigmodel_tf.evaluation.diagnosis import diagnose
 from bigmodel_tf.evaluation.interpret import run_interpretation
-from bigmodel_tf.evaluation.metrics import SPLIT_NAMES, classification_metrics, predict_splits
-from bigmodel_tf.evaluation.plots import save_figure
+from bigmodel_tf.evaluation.predictions import SPLIT_NAMES, predict_splits
 from bigmodel_tf.evaluation.report import render_report, write_report
 from bigmodel_tf.evaluation.subruns import NO_SUBRUNS, SubRuns
 from bigmodel_tf.evaluation.tensorboard_logging import log_evaluation
 from bigmodel_tf.history import read_history
+from bigmodel_tf.plots import save_figure
 from bigmodel_tf.tasks import get_task
 
 log = logging.getLogger("bigmodel_tf.evaluation")
@@ -39,16 +35,6 @@ PLOTS = "plots"
 # metrics.json entries this stage writes (the training stage's facts add epochs_run and the rest)
 EVALUATION_KEYS = (*SPLIT_NAMES, "diagnosis", "fit", "data", "threshold", "baselines",
                    "interpretation", "data_size_curve", "cv", "figures")
-
-
-def data_summary(splits) -> dict:
-    """Split sizes and class counts per split, and the train split's imbalance ratio."""
-    names = splits.spec.class_names
-    counts = {s: dict(zip(names, np.bincount(getattr(splits, s).y, minlength=len(names))
-                          .tolist(), strict=True)) for s in SPLIT_NAMES}
-    train = [c for c in counts["train"].values() if c > 0]
-    return {"split_sizes": {s: len(getattr(splits, s).y) for s in SPLIT_NAMES},
-            "class_counts": counts, "imbalance_ratio": max(train) / min(train)}
 
 
 class _Figures:
@@ -68,52 +54,40 @@ class _Figures:
         self.paths[name] = relative
 
 
-def _prediction_figures(figs: _Figures, cfg, spec, labels: dict, probs: dict,
-                        metrics: dict, positive: int) -> None:
-    """Confusion matrices (every split), ROC, PR and the reliability diagram (test)."""
-    for split in SPLIT_NAMES:
-        figs.save(f"confusion_matrix_{split}", fm.confusion_matrix_figure(
-            metrics[split]["confusion_matrix"], spec.class_names, split))
-    y, p = labels["test"], probs["test"]
-    figs.save("roc", fm.roc_figure(y, p, spec.class_names, "test", positive))
-    figs.save("pr", fm.pr_figure(y, p, spec.class_names, "test", positive))
-    bins = reliability_bins(y, p, cfg.evaluation.calibration_bins)
-    figs.save("reliability", fm.reliability_figure(bins, metrics["test"]["ece"], "test"))
+def _curve_metric(task, history: dict) -> str:
+    """The history column beside the loss in the learning curves: the task's headline if
+    Keras tracked it, else the first other metric column."""
+    others = [k for k in history if k not in ("loss", "learning_rate") and
+              not k.startswith("val_")]
+    return task.headline if task.headline in history else (others[0] if others else "loss")
 
 
-def _threshold(figs: _Figures, cfg, spec, labels: dict, probs: dict, run_dir: Path) -> dict:
-    """Tune the binary decision threshold on val, save threshold.json and its figure."""
-    report = th.threshold_report(probs, labels, cfg, spec.class_names)
-    th.write_threshold(report, run_dir)
-    positive = report["positive_class_id"]
-    curve = th.threshold_curve(labels["val"] == positive, probs["val"][:, positive])
-    figs.save("threshold", fm.threshold_figure(curve, report["value"], th.DEFAULT_THRESHOLD,
-                                               report["objective"], report["positive_class"]))
-    return report
-
-
-def _analyses(figs: _Figures, cfg, model, splits, run_dir: Path, result: dict,
+def _analyses(figs: _Figures, cfg, task, model, splits, run_dir: Path, result: dict,
               subruns: SubRuns) -> None:
     """Baselines and interpretation as configured; data-size curve and cross-validation
     of the sub-runs given."""
     e = cfg.evaluation
     if e.baselines:
-        result["baselines"] = run_baselines(splits, cfg)
+        result["baselines"] = task.baselines(splits, e, cfg.seed,
+                                             class_weight=cfg.data.imbalance.class_weight)
         fitted = [{"name": "this network", "test": result["test"]},
                   *(r for r in result["baselines"] if "test" in r)]
-        figs.save("baselines", ft.baselines_figure(fitted))
+        # an error headline (RMSE) shares its axis only with the error in the same units
+        shown = task.summary_keys[:3 if task.direction == "max" else 2]
+        figs.save("baselines", ft.baselines_figure(fitted, shown))
     if e.interpret:
-        result["interpretation"] = run_interpretation(model, cfg, splits, run_dir,
+        result["interpretation"] = run_interpretation(model, cfg, task, splits, run_dir,
                                                       run_dir / PLOTS)
         for name, path in result["interpretation"]["figures"].items():
             figs.add(name, path)
     if subruns.fractions:
         result["data_size_curve"] = data_size_curve(subruns.fractions, cfg.data.train_fraction,
                                                     result)
-        figs.save("data_size", ft.data_size_figure(result["data_size_curve"]["points"]))
+        figs.save("data_size", ft.data_size_figure(result["data_size_curve"]["points"],
+                                                   task.headline))
     if subruns.folds:
         result["cv"] = cross_validation(subruns.folds, run_dir)
-        figs.save("cv", ft.cv_figure(result["cv"]["per_fold"]))
+        figs.save("cv", ft.cv_figure(result["cv"]["per_fold"], task.headline))
 
 
 def evaluate(
@@ -127,37 +101,32 @@ def evaluate(
     fit diagnosis is about the data the model was trained on. ``subruns``: the run's
     finished cross-validation folds and data-size fractions, summarized here.
     """
-    spec, figs = splits.spec, _Figures(run_dir)
+    spec, figs, e = splits.spec, _Figures(run_dir), cfg.evaluation
+    task = get_task(spec.task)
     history = read_history(run_dir / "history.csv") if history is None else history
     labels = {s: getattr(splits, s).y for s in SPLIT_NAMES}
-    if spec.task != "classification":  # the split metrics only, until tasks-eval's stage
-        task, outputs = get_task(spec.task), predict_splits(model, splits)
-        return {s: task.split_metrics(labels[s], outputs[s], spec, cfg.evaluation)
-                for s in SPLIT_NAMES}
-    positive = th.positive_index(cfg, spec.class_names) if spec.num_classes == 2 else 1
-    probs = predict_splits(model, splits)
-    result: dict = {s: classification_metrics(labels[s], probs[s], spec.class_names,
-                                              cfg.evaluation.calibration_bins, positive)
-                    for s in SPLIT_NAMES}
-    fit = diagnose(fit_metrics or result, history, cfg, spec.kind)
-    result.update({"diagnosis": fit["label"], "fit": fit, "data": data_summary(splits)})
-    log.info("evaluation: test accuracy %.4f; diagnosis %s", result["test"]["accuracy"],
-             fit["label"])
-    figs.save("class_balance", ft.class_balance_figure(result["data"]["class_counts"],
-                                                       spec.class_names))
-    _prediction_figures(figs, cfg, spec, labels, probs, result, positive)
-    if spec.num_classes == 2:
-        result["threshold"] = _threshold(figs, cfg, spec, labels, probs, run_dir)
+    outputs = predict_splits(model, splits)
+    result: dict = {s: task.split_metrics(labels[s], outputs[s], spec, e) for s in SPLIT_NAMES}
+    fit = diagnose(fit_metrics or result, history, cfg, spec.kind, task)
+    result.update({"diagnosis": fit["label"], "fit": fit, "data": task.data_summary(splits)})
+    log.info("evaluation: test %s %.4f; diagnosis %s", task.headline,
+             result["test"][task.headline], fit["label"])
+    result.update(task.analyses(labels, outputs, spec, e, run_dir))
+    for name, fig in task.figures(labels, outputs, result, spec, e).items():
+        figs.save(name, fig)
     if history.get("loss"):
-        figs.save("learning_curves", ft.learning_curves_figure(history, fit["label"]))
-    _analyses(figs, cfg, model, splits, run_dir, result, subruns)
+        figs.save("learning_curves", ft.learning_curves_figure(
+            history, fit["label"], _curve_metric(task, history),
+            task.metric_labels.get("loss", "loss")))
+    _analyses(figs, cfg, task, model, splits, run_dir, result, subruns)
     result["figures"] = figs.paths
     context = {"name": cfg.run_name or run_dir.name, "parameters": int(model.count_params()),
                "epochs_run": len(history.get("loss", []))}
-    report = render_report(cfg, spec, result, context)
+    report = render_report(cfg, task, spec, result, context)
     write_report(report, run_dir)
     summary = run_dir / "model_summary.txt"
-    log_evaluation(run_dir / "tensorboard" / "evaluation", model, result, probs,
+    histograms = {s: task.output_histograms(outputs[s]) for s in SPLIT_NAMES}
+    log_evaluation(run_dir / "tensorboard" / "evaluation", model, result, histograms,
                    {name: run_dir / rel for name, rel in figs.paths.items()}, report,
                    summary.read_text(encoding="utf-8") if summary.exists() else None,
                    step=max(context["epochs_run"] - 1, 0))  # the last epoch's step

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SUMMARY_METRICS = ("accuracy", "loss", "precision_macro", "recall_macro", "f1_macro",
-                   "roc_auc", "pr_auc", "ece")
+from bigmodel_tf.tasks import TASK_NAMES, get_task
+
+# every task's headline numbers (Task.summary_keys), in task order: a split's are those it has
+TASKS = tuple(get_task(name) for name in TASK_NAMES)
+SUMMARY_METRICS = tuple(dict.fromkeys(key for task in TASKS for key in task.summary_keys))
 
 
 @dataclass(frozen=True)
@@ -27,4 +30,9 @@ NO_SUBRUNS = SubRuns()
 
 def summary_metrics(split_metrics: dict) -> dict:
     """The headline numbers of one split (no per-class tables) for sub-run tables."""
-    return {key: split_metrics.get(key) for key in SUMMARY_METRICS}
+    return {key: split_metrics[key] for key in SUMMARY_METRICS if key in split_metrics}
+
+
+def metrics_task(split_metrics: dict):
+    """The task whose headline is among one split's metrics (tables of sub-runs)."""
+    return next(task for task in TASKS if task.headline in split_metrics)

@@ -4,23 +4,19 @@ Keras' TensorBoard callback already writes ``tensorboard/train`` and
 ``tensorboard/validation`` (per-epoch loss/accuracy scalars: the learning curves, the
 learning rate, weight histograms, the Keras layer graph and, with
 ``evaluation.profile_batches``, a profiler trace). This module adds a third TensorBoard
-run, ``tensorboard/evaluation``: every split's metrics as scalars, the
-predicted-confidence histograms, every PNG in plots/ as an image, report.md plus the model
-summary as text, and the model's op-level inference graph (Keras 3's callback does not
-write one).
+run, ``tensorboard/evaluation``: every split's metrics as scalars, the task's histograms
+of the outputs (classification: the predicted confidence; regression: the prediction),
+every PNG in plots/ as an image, report.md plus the model summary as text, and the model's
+op-level inference graph (Keras 3's callback does not write one).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
-from bigmodel_tf.evaluation.metrics import SPLIT_NAMES
-
-SCALARS = ("accuracy", "loss", "precision_macro", "recall_macro", "f1_macro",
-           "precision_weighted", "recall_weighted", "f1_weighted", "roc_auc", "pr_auc", "ece")
+from bigmodel_tf.evaluation.predictions import SPLIT_NAMES
 
 
 def _image(path: Path) -> tf.Tensor:
@@ -40,20 +36,22 @@ def _inference_graph(model) -> tf.Graph:
 
 
 def log_evaluation(
-    log_dir: Path, model, metrics: dict, probs: dict[str, np.ndarray],
+    log_dir: Path, model, metrics: dict, histograms: dict[str, dict],
     figures: dict[str, Path], report: str, model_summary: str | None, step: int = 0,
 ) -> None:
-    """Write the evaluation run's graph, scalars, histograms, images and text at ``step``."""
+    """Write the evaluation run's graph, scalars, histograms, images and text at ``step``.
+
+    Scalars: every float of each split's metrics; ``histograms``: per split, name ->
+    (values, description) (``Task.output_histograms``)."""
     writer = tf.summary.create_file_writer(str(log_dir))
     with writer.as_default(step=step):
         tf.summary.graph(_inference_graph(model))
         for split in SPLIT_NAMES:
-            for key in SCALARS:
-                value = metrics[split].get(key)
-                if value is not None:
+            for key, value in metrics[split].items():
+                if isinstance(value, float):
                     tf.summary.scalar(f"{split}/{key}", value)
-            tf.summary.histogram(f"{split}/confidence", probs[split].max(axis=1),
-                                 description="top-class probability of each example")
+            for name, (values, description) in histograms[split].items():
+                tf.summary.histogram(f"{split}/{name}", values, description=description)
         for name, path in figures.items():
             tf.summary.image(f"plots/{name}", _image(path))
         tf.summary.text("report", report)

@@ -37,6 +37,7 @@ from bigmodel_tf.export import export
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.io import read_json, write_json
 from bigmodel_tf.run_lock import keep_lock
+from bigmodel_tf.tasks import get_task
 from bigmodel_tf.training import train
 from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.model_choice import resolve_auto_model
@@ -123,8 +124,9 @@ def run_subrun(cfg: ExperimentConfig, run_dir: Path, changes: Mapping[str, Any])
     """Run (or reuse, if finished) one sub-run of ``cfg`` in ``run_dir``; its metrics.json."""
     sub_cfg = subrun_config(cfg, changes)
     metrics = _finished_subrun(sub_cfg, run_dir) or run(sub_cfg, run_dir).metrics
-    log.info("%s: val accuracy %.4f, test accuracy %.4f", run_dir,
-             metrics["val"]["accuracy"], metrics["test"]["accuracy"])
+    headline = get_task(sub_cfg.task.name).headline
+    log.info("%s: val %s %.4f, test %s %.4f", run_dir, headline, metrics["val"][headline],
+             headline, metrics["test"][headline])
     return metrics
 
 

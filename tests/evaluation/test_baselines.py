@@ -2,7 +2,12 @@
 
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import load_splits
-from bigmodel_tf.evaluation.baselines import run_baselines
+from bigmodel_tf.tasks.classification.baselines import baselines
+
+
+def run_baselines(splits, cfg):
+    """The classification baselines of ``cfg`` (as the evaluation stage calls them)."""
+    return baselines(splits, cfg.evaluation, cfg.seed, cfg.data.imbalance.class_weight)
 
 
 def test_every_baseline_is_tuned_and_scored_on_test():

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from bigmodel_tf.evaluation import figures_metrics as fm
 from bigmodel_tf.evaluation import figures_training as ft
-from bigmodel_tf.evaluation.calibration import reliability_bins
-from bigmodel_tf.evaluation.plots import save_figure
-from bigmodel_tf.evaluation.threshold import threshold_curve
+from bigmodel_tf.plots import save_figure
+from bigmodel_tf.tasks.classification import figures as fm
+from bigmodel_tf.tasks.classification.calibration import reliability_bins
+from bigmodel_tf.tasks.classification.threshold import threshold_curve
 
 
 def assert_readable(fig, tmp_path, legend=True):
@@ -68,7 +68,7 @@ def test_training_figures(tmp_path):
               for f, n in ((0.25, 100), (0.5, 200), (1.0, 400))]
     assert_readable(ft.data_size_figure(points), tmp_path)
     counts = {s: {"a": 10, "b": 30} for s in ("train", "val", "test")}
-    assert_readable(ft.class_balance_figure(counts, ["a", "b"]), tmp_path)
+    assert_readable(fm.class_balance_figure(counts, ["a", "b"]), tmp_path)
     rows = [{"name": "this network", "test": split}, {"name": "svm", "test": split}]
     assert_readable(ft.baselines_figure(rows), tmp_path)
     folds = [{"val": split, "test": split}, {"val": split, "test": split}]

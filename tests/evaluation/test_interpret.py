@@ -8,9 +8,11 @@ from bigmodel_tf.config import load_config
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.evaluation.interpret import attention, gradients, permutation
 from bigmodel_tf.evaluation.interpret.structure import model_structure
-from bigmodel_tf.evaluation.plots import save_figure
 from bigmodel_tf.models import build_model
+from bigmodel_tf.plots import save_figure
+from bigmodel_tf.tasks import get_task
 
+CLASSIFICATION = get_task("classification")
 IMAGE_SPEC = DataSpec("image", [8, 8, 1], [str(i) for i in range(3)], mean=[5.0],
                       variance=[30.0], value_range=[0.0, 16.0])
 
@@ -21,12 +23,14 @@ def test_permutation_importance_finds_the_only_feature_that_matters(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3)).astype("float32")
     y = (x[:, 0] > 0).astype(int)
-    result = permutation.permutation_importance(model, x, y, ["signal", "n1", "n2"], repeats=4)
+    result = permutation.permutation_importance(model, x, y, ["signal", "n1", "n2"],
+                                                CLASSIFICATION, repeats=4)
     assert result["loss_increase_mean"][0] > 1.0
     assert result["accuracy_drop_mean"][0] > 0.3
     assert result["loss_increase_mean"][1:] == [0.0, 0.0]  # ignored features change nothing
     assert permutation.ranking(result)[0] == 0
-    again = permutation.permutation_importance(model, x, y, ["signal", "n1", "n2"], repeats=4)
+    again = permutation.permutation_importance(model, x, y, ["signal", "n1", "n2"],
+                                                CLASSIFICATION, repeats=4)
     assert again == result  # seeded
     fig = permutation.importance_figure(result, "test")
     assert "signal" in [t.get_text() for t in fig.axes[0].get_yticklabels()]

@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from bigmodel_tf.evaluation.calibration import expected_calibration_error, reliability_bins
-from bigmodel_tf.evaluation.metrics import classification_metrics
+from bigmodel_tf.tasks.classification.calibration import (
+    expected_calibration_error,
+    reliability_bins,
+)
+from bigmodel_tf.tasks.classification.metrics import classification_metrics
 
 CORE_KEYS = {"accuracy", "loss", "precision_macro", "recall_macro", "f1_macro", "roc_auc"}
 

@@ -5,7 +5,7 @@ import pytest
 
 from bigmodel_tf.config import load_config
 from bigmodel_tf.errors import ConfigError
-from bigmodel_tf.evaluation import threshold as th
+from bigmodel_tf.tasks.classification import threshold as th
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_threshold_report_for_a_named_positive_class(scores, tmp_path):
     cfg = load_config(None, ["evaluation.positive_class=rare",
                              "evaluation.threshold_objective=recall",
                              "evaluation.target_recall=0.9"])
-    report = th.threshold_report(probs, labels, cfg, ["rare", "common"])
+    report = th.threshold_report(probs, labels, cfg.evaluation, ["rare", "common"])
     assert report["positive_class"] == "rare" and report["positive_class_id"] == 0
     assert report["val_at_tuned"]["recall"] >= 0.9
     th.write_threshold(report, tmp_path)
@@ -60,4 +60,4 @@ def test_threshold_report_for_a_named_positive_class(scores, tmp_path):
 def test_unknown_positive_class_is_a_config_error():
     cfg = load_config(None, ["evaluation.positive_class=maybe"])
     with pytest.raises(ConfigError, match="evaluation.positive_class: expected one of"):
-        th.positive_index(cfg, ["no", "yes"])
+        th.positive_index(cfg.evaluation, ["no", "yes"])

@@ -1,10 +1,11 @@
 """Interpretation of a trained model: structure, feature importance, pixel attributions, attention.
 
-``run_interpretation`` reads the model, the config and the test split and writes PNGs into
-plots/ (plus model_summary.txt): the model graph (or its text summary), permutation
-feature importance for tabular data, integrated-gradients maps for images, and attention
-maps for the transformer. It returns a plain dict for metrics.json whose ``figures`` maps
-names to the PNG paths it wrote, relative to the run directory.
+``run_interpretation`` reads the model, the config, the run's task and the test split and
+writes PNGs into plots/ (plus model_summary.txt): the model graph (or its text summary),
+permutation feature importance for tabular data (scored by the task's loss and headline),
+integrated-gradients maps for images (of the predicted class, or of the regression
+output), and attention maps for the transformer. It returns a plain dict for metrics.json
+whose ``figures`` maps names to the PNG paths it wrote, relative to the run directory.
 """
 
 from __future__ import annotations
@@ -15,18 +16,28 @@ import numpy as np
 
 from bigmodel_tf.evaluation.interpret import attention, gradients, permutation
 from bigmodel_tf.evaluation.interpret.structure import model_structure
-from bigmodel_tf.evaluation.plots import save_figure
+from bigmodel_tf.plots import save_figure
 
 MAX_ATTENTION_FIGURES = 3  # image examples shown with per-head attention maps
 
 
-def _tabular(model, cfg, splits, plots: Path) -> dict:
+def _classes(y: np.ndarray) -> bool:
+    """Whether labels are class ids (integers) rather than numeric targets."""
+    return np.issubdtype(np.asarray(y).dtype, np.integer)
+
+
+def _label_text(spec, value) -> str:
+    """A label as a person reads it: the class name, or the number."""
+    return spec.class_names[int(value)] if _classes(value) else f"{float(value):.3g}"
+
+
+def _tabular(model, cfg, task, splits, plots: Path) -> dict:
     """Permutation importance on (at most permutation_max_examples of) the test split."""
     e, test = cfg.evaluation, splits.test
     x, y = test.x[: e.permutation_max_examples], test.y[: e.permutation_max_examples]
     names = splits.spec.feature_names or [f"feature {i}" for i in range(x.shape[1])]
-    result = permutation.permutation_importance(model, x, y, names, e.permutation_repeats,
-                                                cfg.seed)
+    result = permutation.permutation_importance(model, x, y, names, task,
+                                                e.permutation_repeats, cfg.seed)
     save_figure(permutation.importance_figure(result, "test"), plots / "permutation_importance.png")
     top = permutation.ranking(result)[:5]
     return {"permutation_importance": {**result, "top_features": [names[i] for i in top]},
@@ -34,19 +45,23 @@ def _tabular(model, cfg, splits, plots: Path) -> dict:
 
 
 def _images(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
-    """Integrated-gradients maps of the picked test images for their predicted classes."""
+    """Integrated-gradients maps of the picked test images for their predicted classes (or
+    for the regression output)."""
     spec, test = splits.spec, splits.test
     images = test.x[picked]
-    probs = model.predict(images, verbose=0)
-    targets = probs.argmax(axis=1)
+    probs = model.predict(images, verbose=0).reshape(len(picked), -1)
+    classes = _classes(test.y)
+    targets = probs.argmax(axis=1) if classes else np.zeros(len(picked), dtype=np.int64)
     baseline = spec.value_range[0] if spec.value_range else 0.0
     maps = gradients.integrated_gradients(model, images, targets, baseline,
                                           cfg.evaluation.ig_steps)
-    titles = [f"true {spec.class_names[t]} / pred {spec.class_names[p]}\np={probs[i, p]:.2f}"
+    titles = [f"true {_label_text(spec, t)} / pred {spec.class_names[p]}\np={probs[i, p]:.2f}"
+              if classes else f"true {_label_text(spec, t)} / pred {probs[i, 0]:.3g}"
               for i, (t, p) in enumerate(zip(test.y[picked], targets, strict=True))]
     save_figure(gradients.attribution_figure(images, maps, titles, spec.value_range),
                 plots / "integrated_gradients.png")
-    baseline_probs = model.predict(np.full_like(images, baseline), verbose=0)
+    baseline_probs = model.predict(np.full_like(images, baseline), verbose=0).reshape(
+        len(picked), -1)
     gain = probs[np.arange(len(targets)), targets] - baseline_probs[np.arange(len(targets)),
                                                                      targets]
     completeness = np.abs(maps.reshape(len(maps), -1).sum(axis=1) - gain)
@@ -70,7 +85,7 @@ def _attention(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
     scores = attention.attention_scores(model, cfg, spec, test.x[shown])
     figures = {}
     for i, index in enumerate(shown):
-        title = f"test example {index} (true class {spec.class_names[test.y[index]]})"
+        title = f"test example {index} (true {_label_text(spec, test.y[index])})"
         fig = attention.image_attention_figure(
             test.x[index], [s[i] for s in scores], cfg.model.patch_size, title, spec.value_range
         )
@@ -79,14 +94,16 @@ def _attention(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
     return {"attention": {"layers": len(scores), "examples": shown.tolist()}, "figures": figures}
 
 
-def run_interpretation(model, cfg, splits, run_dir: Path, plots: Path) -> dict:
+def run_interpretation(model, cfg, task, splits, run_dir: Path, plots: Path) -> dict:
     """Every interpretation that applies to this model and data (see the module docstring)."""
     structure = model_structure(model, plots, run_dir)
     parts = [{"structure": structure,
               "figures": {"model": structure["image"]} if structure["image"] else {}}]
-    picked = gradients.pick_examples(splits.test.y, cfg.evaluation.interpret_examples)
+    count, y = cfg.evaluation.interpret_examples, splits.test.y
+    picked = (gradients.pick_examples(y, count) if _classes(y)
+              else np.arange(min(count, len(y))))
     if splits.spec.kind == "tabular":
-        parts.append(_tabular(model, cfg, splits, plots))
+        parts.append(_tabular(model, cfg, task, splits, plots))
     else:
         parts.append(_images(model, cfg, splits, plots, picked))
     if cfg.model.name == "transformer" and cfg.model.depth > 0:

@@ -14,8 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bigmodel_tf.evaluation.interpret.gradients import display_image, draw_outline
-from bigmodel_tf.evaluation.plots import new_figure, short_label, tick_font_size
 from bigmodel_tf.models.transformer import attention_model
+from bigmodel_tf.plots import new_figure, short_label, tick_font_size
 
 
 def attention_scores(model, cfg, spec, x: np.ndarray) -> list[np.ndarray]:

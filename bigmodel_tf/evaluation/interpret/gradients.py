@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from bigmodel_tf.evaluation.plots import new_figure
+from bigmodel_tf.plots import new_figure
 
 
 def integrated_gradients(

@@ -3,9 +3,10 @@
 How much worse does the model get when one feature's values are shuffled across examples
 (breaking its link to the label while keeping its distribution)? For every feature, all
 ``repeats`` seeded shuffles are stacked into one batch and predicted at once (vectorized);
-the importance is the mean increase of the log loss (and the drop in accuracy), with the
-standard deviation over the repeats. Reads the model and one split's arrays; returns a
-plain dict and a figure.
+the importance is the mean increase of the task's loss (classification: log loss;
+regression: MSE) and the change of its headline (the drop in accuracy, the rise in RMSE),
+with the standard deviation over the repeats (``Task.importance_scores`` scores the
+outputs). Reads the model and one split's arrays; returns a plain dict and a figure.
 """
 
 from __future__ import annotations
@@ -13,47 +14,50 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from bigmodel_tf.evaluation.metrics import PROBABILITY_EPSILON
-from bigmodel_tf.evaluation.plots import new_figure, short_label
+from bigmodel_tf.plots import new_figure, short_label
 
 TOP_FEATURES = 20  # features shown in the figure
 
 
-def _scores(probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log loss and accuracy of [repeats, n, classes] probabilities, one value per repeat."""
-    picked = np.take_along_axis(probs, y[None, :, None], axis=2)[..., 0]
-    loss = -np.log(np.clip(picked, PROBABILITY_EPSILON, 1.0)).mean(axis=1)
-    accuracy = (probs.argmax(axis=2) == y[None]).mean(axis=1)
-    return loss, accuracy
+def _worse(task) -> tuple[str, int]:
+    """The result key of the headline's change and its sign (+1: a rise is worse)."""
+    if task.direction == "max":
+        return f"{task.headline}_drop", -1
+    return f"{task.headline}_increase", 1
 
 
 def permutation_importance(
-    model, x: np.ndarray, y: np.ndarray, feature_names: list[str], repeats: int = 5,
+    model, x: np.ndarray, y: np.ndarray, feature_names: list[str], task, repeats: int = 5,
     seed: int = 0, batch_size: int = 4096,
 ) -> dict:
-    """Mean and std (over the shuffles) of the loss increase and accuracy drop per feature."""
+    """Mean and std (over the shuffles) of the loss increase and the headline's worsening
+    (``accuracy_drop``, ``rmse_increase``) per feature."""
     rng = np.random.default_rng(seed)
     n, features = x.shape
-    base = model.predict(x, batch_size=batch_size, verbose=0)[None]
-    base_loss, base_accuracy = (float(v[0]) for v in _scores(base, y))
+    h, sign = task.headline, _worse(task)[1]
+    base = task.importance_scores(model.predict(x, batch_size=batch_size, verbose=0)[None], y)
+    base_loss, base_headline = float(base["loss"][0]), float(base[h][0])
     loss_increase = np.empty((features, repeats))
-    accuracy_drop = np.empty((features, repeats))
+    worse = np.empty((features, repeats))
     for j in range(features):
         stacked = np.repeat(x[None], repeats, axis=0)  # [repeats, n, features]
         orders = rng.permuted(np.tile(np.arange(n), (repeats, 1)), axis=1)
         stacked[:, :, j] = x[orders, j]
-        probs = model.predict(stacked.reshape(repeats * n, features), batch_size=batch_size,
-                              verbose=0).reshape(repeats, n, -1)
-        loss, accuracy = _scores(probs, y)
-        loss_increase[j], accuracy_drop[j] = loss - base_loss, base_accuracy - accuracy
+        outputs = model.predict(stacked.reshape(repeats * n, features), batch_size=batch_size,
+                                verbose=0).reshape(repeats, n, -1)
+        scores = task.importance_scores(outputs, y)
+        loss_increase[j] = scores["loss"] - base_loss
+        worse[j] = sign * (scores[h] - base_headline)
+    key = _worse(task)[0]
     return {
         "feature_names": list(feature_names),
+        "loss_name": base["loss_name"],
         "loss_increase_mean": loss_increase.mean(axis=1).tolist(),
         "loss_increase_std": loss_increase.std(axis=1).tolist(),
-        "accuracy_drop_mean": accuracy_drop.mean(axis=1).tolist(),
-        "accuracy_drop_std": accuracy_drop.std(axis=1).tolist(),
+        f"{key}_mean": worse.mean(axis=1).tolist(),
+        f"{key}_std": worse.std(axis=1).tolist(),
         "baseline_loss": base_loss,
-        "baseline_accuracy": base_accuracy,
+        f"baseline_{h}": base_headline,
         "repeats": repeats,
         "examples": n,
     }
@@ -65,7 +69,7 @@ def ranking(result: dict) -> list[int]:
 
 
 def importance_figure(result: dict, split: str) -> Figure:
-    """Horizontal bars of the top features' log-loss increase, with ±1 std error bars."""
+    """Horizontal bars of the top features' loss increase, with ±1 std error bars."""
     order = ranking(result)[:TOP_FEATURES][::-1]  # most important at the top
     fig = new_figure(7.5, max(3.5, 0.32 * len(order) + 1.6))
     ax = fig.add_subplot()
@@ -76,7 +80,7 @@ def importance_figure(result: dict, split: str) -> Figure:
     ax.set_yticks(range(len(order)), [short_label(result["feature_names"][i], 28)
                                       for i in order], fontsize=8)
     ax.axvline(0, color="grey", linewidth=1)
-    ax.set_xlabel(f"Increase of the {split} log loss when the feature is shuffled "
+    ax.set_xlabel(f"Increase of the {split} {result['loss_name']} when the feature is shuffled "
                   f"(base {result['baseline_loss']:.3f})")
     ax.set_ylabel("Feature")
     shown = f"top {len(order)} of {len(result['feature_names'])}"

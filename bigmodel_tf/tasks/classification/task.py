@@ -18,6 +18,7 @@ class ClassificationTask(Task):
     """Labels are class ids 0..classes-1; the model outputs class probabilities."""
 
     name = "classification"
+    package = "bigmodel_tf.tasks.classification"
     headline = "accuracy"
     direction = "max"
     label_dtype = "int32"
@@ -43,24 +44,6 @@ class ClassificationTask(Task):
     def compile_metrics(self, keras) -> list:
         """Accuracy (history.csv column ``accuracy``)."""
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-
-    def split_metrics(self, labels, outputs, spec, eval_cfg):
-        """See ``scoring.split_metrics``."""
-        from bigmodel_tf.tasks.classification import scoring
-
-        return scoring.split_metrics(labels, outputs, spec, eval_cfg)
-
-    def figures(self, labels, outputs, metrics, spec, eval_cfg):
-        """See ``figures.figures``."""
-        from bigmodel_tf.tasks.classification import figures
-
-        return figures.figures(labels, outputs, metrics, spec, eval_cfg)
-
-    def baselines(self, splits, eval_cfg, seed):
-        """See ``baselines.baselines``."""
-        from bigmodel_tf.tasks.classification import baselines
-
-        return baselines.baselines(splits, eval_cfg, seed)
 
     def serving_outputs(self, inputs, outputs, spec) -> dict:
         """``probabilities`` (float32 [batch, classes]) and ``class_id`` (int64 [batch]).

@@ -29,6 +29,7 @@ class RegressionTask(Task):
     """Labels are float32 values; the model outputs one value per example ([batch, 1])."""
 
     name = "regression"
+    package = "bigmodel_tf.tasks.regression"
     headline = "rmse"
     direction = "min"
     label_dtype = "float32"
@@ -68,24 +69,6 @@ class RegressionTask(Task):
         if train_cfg.monitor == "val_accuracy":
             raise ConfigError("train.monitor=val_accuracy: regression has no accuracy; "
                               "use val_loss")
-
-    def split_metrics(self, labels, outputs, spec, eval_cfg):
-        """See ``scoring.split_metrics``."""
-        from bigmodel_tf.tasks.regression import scoring
-
-        return scoring.split_metrics(labels, outputs, spec, eval_cfg)
-
-    def figures(self, labels, outputs, metrics, spec, eval_cfg):
-        """See ``figures.figures``."""
-        from bigmodel_tf.tasks.regression import figures
-
-        return figures.figures(labels, outputs, metrics, spec, eval_cfg)
-
-    def baselines(self, splits, eval_cfg, seed):
-        """See ``baselines.baselines``."""
-        from bigmodel_tf.tasks.regression import baselines
-
-        return baselines.baselines(splits, eval_cfg, seed)
 
     def serving_outputs(self, inputs, outputs, spec) -> dict:
         """``prediction``: float32 [batch] in the label's units, NaN for a row with a

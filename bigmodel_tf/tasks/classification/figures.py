@@ -1,7 +1,9 @@
-"""Figures of predictions: confusion matrix, ROC, precision–recall, reliability, threshold.
+"""Classification figures: class balance, confusion matrix, ROC, precision–recall,
+reliability and the decision threshold.
 
-Each function takes true class ids and class probabilities (or numbers derived from them)
-and returns a matplotlib Figure with labelled axes, a title and a legend.
+Each ``*_figure`` function takes true class ids and class probabilities (or numbers derived
+from them) and returns a matplotlib Figure with labelled axes, a title and a legend;
+``figures`` draws all of them for a run (the task's ``figures``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-from bigmodel_tf.evaluation.plots import new_figure, short_label, tick_font_size
+from bigmodel_tf.plots import COLORS, new_figure, short_label, tick_font_size
+from bigmodel_tf.tasks.classification import threshold as th
+from bigmodel_tf.tasks.classification.calibration import reliability_bins
 
 
 def confusion_matrix_figure(matrix: list[list[int]], class_names: list[str], split: str) -> Figure:
@@ -137,3 +141,49 @@ def threshold_figure(curve: dict, tuned: float, default: float, objective: str,
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(alpha=0.3)
     return fig
+
+
+def class_balance_figure(counts: dict[str, dict[str, int]], class_names: list[str]) -> Figure:
+    """Examples per class in each split, as grouped bars."""
+    n = len(class_names)
+    fig = new_figure(max(6.0, min(0.5 * n + 3, 14)), 4.2)
+    ax = fig.add_subplot()
+    x = np.arange(n)
+    width = 0.8 / len(counts)
+    for i, (split, per_class) in enumerate(counts.items()):
+        ax.bar(x + (i - (len(counts) - 1) / 2) * width, [per_class[c] for c in class_names],
+               width=width, color=COLORS.get(split), label=split)
+    labels = [short_label(c) for c in class_names]
+    slanted = n > 6 and max(len(label) for label in labels) > 3
+    ax.set_xticks(x, labels, fontsize=tick_font_size(n), rotation=45 if slanted else 0,
+                  ha="right" if slanted else "center")
+    ax.set_xlabel("Class")
+    ax.set_ylabel("Examples")
+    top = max(max(per_class.values()) for per_class in counts.values())
+    ax.set_ylim(0, top * 1.18)  # room for the legend above the bars
+    ax.set_title("Class balance per split")
+    ax.legend(fontsize=8, loc="upper center", ncol=len(counts))
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def figures(labels: dict, outputs: dict, metrics: dict, spec, eval_cfg) -> dict[str, Figure]:
+    """Class balance, confusion matrices (every split), ROC, PR and reliability (test), and
+    the threshold curve (val) when ``metrics`` has a tuned binary threshold."""
+    names = spec.class_names
+    result = {"class_balance": class_balance_figure(metrics["data"]["class_counts"], names)}
+    for split in labels:
+        result[f"confusion_matrix_{split}"] = confusion_matrix_figure(
+            metrics[split]["confusion_matrix"], names, split)
+    y, p = labels["test"], outputs["test"]
+    positive = metrics["threshold"]["positive_class_id"] if "threshold" in metrics else 1
+    result["roc"] = roc_figure(y, p, names, "test", positive)
+    result["pr"] = pr_figure(y, p, names, "test", positive)
+    bins = reliability_bins(y, p, eval_cfg.calibration_bins)
+    result["reliability"] = reliability_figure(bins, metrics["test"]["ece"], "test")
+    if "threshold" in metrics:
+        t = metrics["threshold"]
+        curve = th.threshold_curve(labels["val"] == positive, outputs["val"][:, positive])
+        result["threshold"] = threshold_figure(curve, t["value"], th.DEFAULT_THRESHOLD,
+                                               t["objective"], t["positive_class"])
+    return result

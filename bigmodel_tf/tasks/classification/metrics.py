@@ -1,4 +1,4 @@
-"""Classification metrics of a trained model on the train, val and test splits.
+"""Classification metrics of a trained model on one split.
 
 Reads class probabilities (a model's predictions) and true class ids; returns the plain
 dicts that go into metrics.json (the schema, extended): accuracy, log loss,
@@ -14,9 +14,8 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
-from bigmodel_tf.evaluation.calibration import expected_calibration_error
+from bigmodel_tf.tasks.classification.calibration import expected_calibration_error
 
-SPLIT_NAMES = ("train", "val", "test")
 PROBABILITY_EPSILON = 1e-7  # Keras' clipping epsilon: one confident mistake stays finite
 
 
@@ -86,13 +85,3 @@ def classification_metrics(
         "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     })
     return result
-
-
-def predict_splits(model, splits, batch_size: int = 256) -> dict[str, np.ndarray]:
-    """The model's class probabilities on every split of a ``Splits``, keyed by split name."""
-    return {
-        name: np.asarray(model.predict(getattr(splits, name).x, batch_size=batch_size,
-                                       verbose=0), dtype=np.float64)
-        for name in SPLIT_NAMES
-    }
-

@@ -1,4 +1,4 @@
-"""Figure helpers shared by the evaluation stage's plots (matplotlib, Agg, no pyplot state).
+"""Figure helpers shared by the tasks' and the stages' plots (matplotlib, Agg, no pyplot state).
 
 Figures are built with ``matplotlib.figure.Figure`` directly, which renders with the Agg
 backend and touches no global pyplot state, so plotting works headless, in threads and in

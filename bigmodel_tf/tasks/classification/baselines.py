@@ -1,6 +1,7 @@
 """Classical scikit-learn baselines beside the network: is the big model worth it?
 
-Reads the run's train and test splits (inputs flattened) and ``evaluation.baselines``;
+Reads the run's train and test splits (inputs flattened) and ``evaluation.baselines``
+(``ridge`` is the linear baseline too: an L2-regularized logistic regression);
 each baseline is a StandardScaler + classifier pipeline tuned by a small GridSearchCV
 (3 stratified folds, macro F1) on the same train split the network trained on (at most
 ``evaluation.baseline_max_examples`` of it, stratified), then scored on the same test split
@@ -10,24 +11,23 @@ with the same metric function as the network. Class weights follow
 
 from __future__ import annotations
 
-import logging
 import time
 
-import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from bigmodel_tf.evaluation.metrics import classification_metrics
+from bigmodel_tf.tasks.baseline_rows import fit_rows, train_subset
+from bigmodel_tf.tasks.classification.metrics import classification_metrics
 
-log = logging.getLogger("bigmodel_tf.evaluation")
 DISPLAY_NAMES = {
     "logistic_regression": "logistic regression",
+    "ridge": "logistic regression",
     "svm": "SVM (RBF kernel)",
     "random_forest": "random forest",
     "gradient_boosting": "gradient boosting",
@@ -36,7 +36,7 @@ DISPLAY_NAMES = {
 
 def _candidates(name: str, seed: int, class_weight: str | None):
     """The classifier and its parameter grid for one baseline name."""
-    if name == "logistic_regression":
+    if name in ("logistic_regression", "ridge"):
         return LogisticRegression(max_iter=5000, class_weight=class_weight), {
             "clf__C": [0.1, 1.0, 10.0]}
     if name == "svm":
@@ -53,57 +53,35 @@ def _candidates(name: str, seed: int, class_weight: str | None):
         "clf__learning_rate": [0.05, 0.2]}
 
 
-def _train_subset(x: np.ndarray, y: np.ndarray, limit: int, seed: int):
-    """At most ``limit`` train examples, a seeded stratified subset when there are more."""
-    if len(y) <= limit:
-        return x, y
-    keep, _ = train_test_split(np.arange(len(y)), train_size=limit, stratify=y,
-                               random_state=seed)
-    return x[keep], y[keep]
-
-
-def fit_baseline(name: str, x_train, y_train, x_test, y_test, cfg, class_names) -> dict:
+def fit_baseline(name: str, x_train, y_train, x_test, y_test, eval_cfg, seed: int,
+                 class_names, class_weight: str = "none") -> dict:
     """Tune one baseline on the train split and score it on the test split."""
-    class_weight = "balanced" if cfg.data.imbalance.class_weight == "balanced" else None
-    estimator, grid = _candidates(name, cfg.seed, class_weight)
+    estimator, grid = _candidates(name, seed, "balanced" if class_weight == "balanced"
+                                  else None)
     pipeline = Pipeline([("scale", StandardScaler()), ("clf", estimator)])
-    folds = StratifiedKFold(3, shuffle=True, random_state=cfg.seed)
+    folds = StratifiedKFold(3, shuffle=True, random_state=seed)
     search = GridSearchCV(pipeline, grid, cv=folds, scoring="f1_macro", n_jobs=1)
     started = time.perf_counter()
-    # One BLAS/OpenMP thread: on a busy 2-core machine, threaded BLAS spin-waiting made a
-    # logistic regression on iris 20x slower (1.0 s vs 0.05 s, measured); the data is small.
+    # One BLAS/OpenMP thread: on a busy 2-core machine threaded BLAS spin-waiting made a
+    # small logistic regression many times slower; the data is small.
     with threadpool_limits(limits=1):
         search.fit(x_train, y_train)
         probs = search.predict_proba(x_test)
-    seconds = time.perf_counter() - started
     return {
         "name": DISPLAY_NAMES[name],
         "key": name,
-        "test": classification_metrics(y_test, probs, class_names,
-                                       cfg.evaluation.calibration_bins),
+        "test": classification_metrics(y_test, probs, class_names, eval_cfg.calibration_bins),
         "best_params": {k.split("__")[-1]: v for k, v in search.best_params_.items()},
         "cv_f1_macro": float(search.best_score_),
         "train_examples": int(len(y_train)),
-        "fit_seconds": round(seconds, 2),
+        "fit_seconds": round(time.perf_counter() - started, 2),
     }
 
 
-def run_baselines(splits, cfg) -> list[dict]:
+def baselines(splits, eval_cfg, seed: int, class_weight: str = "none") -> list[dict]:
     """Every configured baseline, tuned on train and scored on test (skipped ones say why)."""
-    flat = {name: getattr(splits, name).x.reshape(len(getattr(splits, name).y), -1)
-            for name in ("train", "test")}
-    x_train, y_train = _train_subset(flat["train"], splits.train.y,
-                                     cfg.evaluation.baseline_max_examples, cfg.seed)
-    rows = []
-    for name in cfg.evaluation.baselines:
-        try:
-            rows.append(fit_baseline(name, x_train, y_train, flat["test"], splits.test.y,
-                                     cfg, splits.spec.class_names))
-        except ValueError as exc:  # e.g. a class with fewer train examples than CV folds
-            reason = str(exc).splitlines()[0]
-            log.warning("baseline %s skipped: %s", name, reason)
-            rows.append({"name": DISPLAY_NAMES[name], "key": name, "skipped": reason})
-            continue
-        log.info("baseline %s: test accuracy %.4f (%.1f s)", name,
-                 rows[-1]["test"]["accuracy"], rows[-1]["fit_seconds"])
-    return rows
+    x_train, y_train, flat = train_subset(splits, eval_cfg.baseline_max_examples, seed,
+                                          stratify=True)
+    return fit_rows(eval_cfg.baselines, DISPLAY_NAMES, "accuracy", lambda name: fit_baseline(
+        name, x_train, y_train, flat["test"], splits.test.y, eval_cfg, seed,
+        splits.spec.class_names, class_weight))

@@ -1,27 +1,10 @@
-"""Markdown building blocks of report.md: number formatting, tables, figure links.
+"""Markdown building blocks of the reports: number formatting, tables, figure links.
 
-Plain functions from numbers to markdown text; report.py and report_sections.py assemble
-the sections from them.
+Plain functions from numbers to markdown text; the evaluation stage's report and each
+task's report sections are assembled from them.
 """
 
 from __future__ import annotations
-
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "loss": "log loss",
-    "precision_macro": "precision (macro)",
-    "recall_macro": "recall (macro)",
-    "f1_macro": "F1 (macro)",
-    "precision_weighted": "precision (weighted)",
-    "recall_weighted": "recall (weighted)",
-    "f1_weighted": "F1 (weighted)",
-    "roc_auc": "ROC-AUC",
-    "pr_auc": "PR-AUC (average precision)",
-    "ece": "expected calibration error",
-}
-
-
-SHORT_LABELS = {**METRIC_LABELS, "pr_auc": "PR-AUC", "ece": "ECE"}
 
 
 def fmt(value, digits: int = 4) -> str:

@@ -22,9 +22,9 @@ from bigmodel_tf.io import write_json
 DEFAULT_THRESHOLD = 0.5
 
 
-def positive_index(cfg, class_names: list[str]) -> int:
+def positive_index(eval_cfg, class_names: list[str]) -> int:
     """Class id of ``evaluation.positive_class`` (default 1); ConfigError if it is unknown."""
-    name = cfg.evaluation.positive_class
+    name = eval_cfg.positive_class
     if name is None:
         return 1
     if name not in class_names:
@@ -80,10 +80,10 @@ def binary_scores(y_true: np.ndarray, probs: np.ndarray, threshold: float,
     }
 
 
-def threshold_report(probs: dict, labels: dict, cfg, class_names: list[str]) -> dict:
+def threshold_report(probs: dict, labels: dict, eval_cfg, class_names: list[str]) -> dict:
     """The tuned threshold and the val/test scores at it and at 0.5 (for metrics.json)."""
-    e = cfg.evaluation
-    positive = positive_index(cfg, class_names)
+    e = eval_cfg
+    positive = positive_index(e, class_names)
     tuned = tune_threshold(labels["val"] == positive, probs["val"][:, positive],
                            e.threshold_objective, e.target_recall)
     return {
