@@ -12,6 +12,7 @@ write one).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -28,9 +29,8 @@ SCALARS = ("accuracy", "loss", "precision_macro", "recall_macro", "f1_macro",
            "precision_weighted", "recall_weighted", "f1_weighted", "roc_auc", "pr_auc", "ece")
 
 
-def profile_batch(cfg) -> tuple[int, int] | int:
+def profile_batch(batches: Sequence[int]) -> tuple[int, int] | int:
     """Keras TensorBoard's ``profile_batch`` from ``evaluation.profile_batches`` (0 = off)."""
-    batches = cfg.evaluation.profile_batches
     return (batches[0], batches[1]) if batches else 0
 
 
