@@ -36,9 +36,10 @@ def _label(precision: str, jit: bool) -> str:
 
 def run_precision(cfg, repeats: int) -> dict:
     """Training examples/s for each precision and compiler setting."""
-    train = build_dataset(cfg, "train")
+    splits = load_splits(cfg)
+    train = build_dataset(splits, "train", cfg.data, cfg.seed, cfg.data.batch_size)
     steps = int(train.cardinality())
-    examples = len(load_splits(cfg).train.y)
+    examples = len(splits.train.y)
     models = {
         _label(p, jit): compiled_model(
             with_changes(cfg, {"runtime.mixed_precision": p, "runtime.jit_compile": jit}), steps)

@@ -5,7 +5,7 @@
     first attempt;
 (b) plain tf.data: ``TFRecordDataset`` -> per-example parse -> batch, without cache,
     prefetch or parallelism;
-(c) the project's pipeline, ``build_dataset(cfg, "train")``: shards read in order, batched
+(c) the project's pipeline, ``build_dataset`` of the train split: shards read in order, batched
     into blocks, parsed a block at a time and cached parsed, each block permuted per epoch
     and cut into batches, prefetched (data/pipeline.py, data/order.py).
 
@@ -25,7 +25,8 @@ import numpy as np
 import tensorflow as tf
 
 from bigmodel_tf.benchmarks.timing import iterate_seconds, summary
-from bigmodel_tf.data import build_dataset, tfrecord_io
+from bigmodel_tf.config import BenchmarkConfig, DataConfig
+from bigmodel_tf.data import Splits, build_dataset, tfrecord_io
 
 
 def read_gzip_records(path: str | Path) -> Iterator[bytes]:
@@ -72,18 +73,20 @@ def _passes(dataset: tf.data.Dataset, passes: int) -> tuple[list[float], int]:
     return seconds, examples
 
 
-def run_input(records_cfg, repeats: int) -> dict:
-    """The three variants side by side on ``records_cfg``'s TFRecord folder."""
-    spec = tfrecord_io.spec_from_meta(tfrecord_io.read_meta(records_cfg.data.path))
-    files = tfrecord_io.shard_files(records_cfg.data.path, "train")
-    batch, passes = records_cfg.data.batch_size, records_cfg.benchmark.input_passes
+def run_input(splits: Splits, records: DataConfig, seed: int,
+              benchmark: BenchmarkConfig) -> dict:
+    """The three variants side by side on the TFRecord folder of ``records`` (the data
+    section reading it; ``splits`` are its records in memory), best of benchmark.repeats."""
+    spec = tfrecord_io.spec_from_meta(tfrecord_io.read_meta(records.path))
+    files = tfrecord_io.shard_files(records.path, "train")
+    batch, passes = records.batch_size, benchmark.input_passes
     times: dict[str, list[float]] = {"generator": [], "plain_tf_data": [], "pipeline": []}
     cold, examples = [], 0
-    for _ in range(repeats):
+    for _ in range(benchmark.repeats):
         for name, make in (
             ("generator", lambda: generator_dataset(files, spec.input_shape, batch)),
             ("plain_tf_data", lambda: plain_dataset(files, spec.input_shape, batch)),
-            ("pipeline", lambda: build_dataset(records_cfg, "train")),
+            ("pipeline", lambda: build_dataset(splits, "train", records, seed, batch)),
         ):
             # The generator is slow: one pass per repeat is enough to time it.
             seconds, examples = _passes(make(), 1 if name == "generator" else passes)

@@ -41,7 +41,8 @@ def compiled_model(cfg, steps_per_epoch: int) -> keras.Model:
 
 def run_input_bound(records_cfg, repeats: int) -> dict:
     """Step time on the TFRecord pipeline vs on in-memory tensors."""
-    real = build_dataset(records_cfg, "train")
+    real = build_dataset(load_splits(records_cfg), "train", records_cfg.data, records_cfg.seed,
+                         records_cfg.data.batch_size)
     steps = int(real.cardinality())
     in_memory = tf.data.Dataset.from_tensors(next(iter(real))).repeat(steps)
     model = compiled_model(records_cfg, steps)
@@ -71,7 +72,9 @@ def run_overhead(cfg, repeats: int) -> dict:
     over the bare epoch time (robust to load; it misses only effects outside the hooks,
     such as a per-batch hook making Keras wait for each step).
     """
-    train, val = build_dataset(cfg, "train"), build_dataset(cfg, "val")
+    splits, batch = load_splits(cfg), cfg.data.batch_size
+    train, val = (build_dataset(splits, split, cfg.data, cfg.seed, batch)
+                  for split in ("train", "val"))
     steps = int(train.cardinality())
     model = compiled_model(cfg, steps)
     epochs = cfg.benchmark.epochs
@@ -88,7 +91,8 @@ def run_overhead(cfg, repeats: int) -> dict:
                     continue
                 run_dir = Path(folder) / f"run-{repeat}"  # a fresh run: nothing to restore
                 timed = [TimedCallback(c) for c in build_callbacks(
-                    cfg, run_dir, steps * cfg.data.batch_size)]
+                    cfg.train, run_dir, steps * batch,
+                    profile_batches=cfg.evaluation.profile_batches)]
                 times[name] += fit_epoch_seconds(model, train, epochs, timed,
                                                  validation_data=val)
                 for t in timed:

@@ -22,8 +22,8 @@ import tensorflow as tf
 from bigmodel_tf.benchmarks import compute, inputs, loop, scaling, tabular, tflite
 from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.timing import load_average
-from bigmodel_tf.config import ExperimentConfig, save_config, with_changes
-from bigmodel_tf.data import convert_to_tfrecord
+from bigmodel_tf.config import ExperimentConfig, export_name, save_config, with_changes
+from bigmodel_tf.data import convert_to_tfrecord, load_splits
 from bigmodel_tf.io import atomic_write, claim_dir, write_json
 from bigmodel_tf.training.workers import usable_cores
 
@@ -81,13 +81,15 @@ def _run_suites(cfg: ExperimentConfig, run_dir: Path) -> dict:
     records = records_config(cfg, run_dir) if wanted & {"input", "input_bound"} else None
     suites: dict = {}
     steps = [
-        ("input", lambda: inputs.run_input(records, repeats)),
+        ("input", lambda: inputs.run_input(load_splits(records), records.data, records.seed,
+                                           cfg.benchmark)),
         ("input_bound", lambda: loop.run_input_bound(records, repeats)),
         ("overhead", lambda: loop.run_overhead(cfg, repeats)),
         ("precision", lambda: compute.run_precision(cfg, repeats)),
         ("utilization", lambda: compute.run_utilization(cfg, repeats, suites.get("precision"))),
         ("scaling", lambda: scaling.run_scaling(cfg, run_dir)),
-        ("tflite", lambda: tflite.run_tflite(cfg)),
+        ("tflite", lambda: tflite.run_tflite(Path(cfg.export.dir) / export_name(cfg) / "tflite",
+                                             cfg.compression, load_splits(cfg).test)),
         ("tabular_defaults", lambda: tabular.run_tabular_defaults(cfg.benchmark.seeds, run_dir)),
     ]
     for name, run in steps:

@@ -31,20 +31,21 @@ RESULT_PREFIX = "SCALING "
 
 def measure(cfg) -> dict:
     """Throughput of the configured training in this process (devices chosen by cfg)."""
-    strategy = configure_runtime(cfg)
+    strategy = configure_runtime(cfg.runtime, cfg.train, cfg.seed)
+    splits, replicas = load_splits(cfg), strategy.num_replicas_in_sync
+    global_batch = cfg.data.batch_size * replicas
     with strategy.scope():
-        train = build_dataset(cfg, "train")
+        train = build_dataset(splits, "train", cfg.data, cfg.seed, global_batch,
+                              replicas=replicas)
         steps = int(train.cardinality())
-        model = build_model(cfg.model, load_splits(cfg).spec)
+        model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, steps)
     keras.mixed_precision.set_global_policy("float32")
     seconds = []
     for _ in range(cfg.benchmark.repeats):
         seconds += fit_epoch_seconds(model, train, cfg.benchmark.epochs)
-    examples = len(load_splits(cfg).train.y)
-    return {"replicas": strategy.num_replicas_in_sync,
-            "global_batch": cfg.data.batch_size * strategy.num_replicas_in_sync,
-            "examples_per_sec": round(examples / min(seconds), 1)}
+    return {"replicas": replicas, "global_batch": global_batch,
+            "examples_per_sec": round(len(splits.train.y) / min(seconds), 1)}
 
 
 def run_scaling(cfg, run_dir: Path) -> dict:

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from bigmodel_tf.compression import litert_eval
-from bigmodel_tf.config import export_name
-from bigmodel_tf.data import load_splits
+from bigmodel_tf.config import CompressionConfig
+from bigmodel_tf.data import SplitArrays
 from bigmodel_tf.manifest import verify_folder
 
 
-def run_tflite(cfg) -> dict:
-    """Latency, throughput and accuracy of every TFLite variant, measured now."""
-    folder = Path(cfg.export.dir) / export_name(cfg) / "tflite"
+def run_tflite(folder: Path, c: CompressionConfig, test: SplitArrays) -> dict:
+    """Latency, throughput and accuracy on ``test`` of every TFLite variant in ``folder``
+    (``<export.dir>/<export.name>/tflite``), measured now as the compression section says."""
     report = folder / "compression.json"
     if not report.exists():
         return {"status": "skipped",
@@ -32,7 +32,6 @@ def run_tflite(cfg) -> dict:
                           "config first; this suite re-measures the variants it wrote"}
     verify_folder(folder)  # every .tflite file and compression.json against manifest.json
     variants = json.loads(report.read_text(encoding="utf-8"))["variants"]
-    c, test = cfg.compression, load_splits(cfg).test
     rows = {}
     for name, entry in variants.items():
         path = folder / entry["file"]

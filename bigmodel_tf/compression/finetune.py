@@ -9,6 +9,7 @@ training/.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import tf_keras
 
@@ -19,10 +20,12 @@ from bigmodel_tf.tasks import get_task
 
 def steps_per_epoch(cfg: ExperimentConfig) -> int:
     """Batches per fine-tuning epoch (the train pipeline's cardinality)."""
-    cardinality = int(build_dataset(cfg, "train").cardinality())
+    splits = load_splits(cfg)
+    train = build_dataset(splits, "train", cfg.data, cfg.seed, cfg.data.batch_size)
+    cardinality = int(train.cardinality())
     if cardinality > 0:
         return cardinality
-    return math.ceil(len(load_splits(cfg).train.y) / cfg.data.batch_size)
+    return math.ceil(len(splits.train.y) / cfg.data.batch_size)
 
 
 def finetune(
@@ -48,9 +51,11 @@ def finetune(
         loss=task.loss(cfg.task, tf_keras),
         metrics=task.compile_metrics(tf_keras),
     )
+    read = partial(build_dataset, load_splits(cfg), data=cfg.data, seed=cfg.seed,
+                   global_batch=cfg.data.batch_size)  # one device
     history = model.fit(
-        build_dataset(cfg, "train"),
-        validation_data=build_dataset(cfg, "val"),
+        read("train"),
+        validation_data=read("val"),
         epochs=epochs,
         callbacks=[*callbacks, best],
         verbose=0 if cfg.train.verbose == 0 else 2,  # one line per (short) epoch

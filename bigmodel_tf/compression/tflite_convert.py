@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from bigmodel_tf.config import CompressionConfig, ExperimentConfig
-from bigmodel_tf.data import build_dataset
+from bigmodel_tf.data import build_dataset, load_splits
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import CompressionError
 
@@ -44,7 +44,8 @@ def write_saved_model(model, spec: DataSpec, path: Path) -> None:
 
 def representative_examples(cfg: ExperimentConfig) -> np.ndarray:
     """``compression.representative_examples`` raw float32 examples from the train pipeline."""
-    batches = build_dataset(cfg, "train").unbatch().take(cfg.compression.representative_examples)
+    train = build_dataset(load_splits(cfg), "train", cfg.data, cfg.seed, cfg.data.batch_size)
+    batches = train.unbatch().take(cfg.compression.representative_examples)
     return np.stack([np.asarray(x, dtype=np.float32) for x, *_ in batches.as_numpy_iterator()])
 
 

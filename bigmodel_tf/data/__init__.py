@@ -1,8 +1,9 @@
 """The data stage: data-set registry, stratified splits, tf.data pipelines, TFRecords.
 
 Reads ``cfg.data`` (and ``cfg.seed``); returns plain objects other stages use:
-``load_splits(cfg) -> Splits`` (arrays + DataSpec), ``build_dataset(cfg, split,
-input_context=None) -> tf.data.Dataset`` and ``convert_to_tfrecord(cfg, out_dir)``.
+``load_splits(cfg) -> Splits`` (arrays + DataSpec), ``build_dataset(splits, split, data,
+seed, global_batch, replicas=1, input_context=None) -> tf.data.Dataset`` (the pipeline of
+the splits it is given) and ``convert_to_tfrecord(cfg, out_dir)``.
 """
 
 from bigmodel_tf.data.convert import convert_to_tfrecord

@@ -1,8 +1,8 @@
-"""Image augmentation for the train split with Keras 3 preprocessing layers (cfg.data.augment).
+"""Image augmentation for the train split with Keras 3 preprocessing layers (data.augment).
 
 The layers run inside tf.data on whole batches (each image gets its own random transform)
-and are seeded from cfg.seed. They work on raw pixels, so RandomContrast is told the data
-set's pixel range (digits 0..16, image files 0..255) to clip to.
+and are seeded from the experiment's seed. They work on raw pixels, so RandomContrast is
+told the data set's pixel range (digits 0..16, image files 0..255) to clip to.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import AugmentConfig, DataConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import ConfigError
 
 
-def _active_options(cfg: ExperimentConfig) -> list[str]:
+def _active_options(a: AugmentConfig) -> list[str]:
     """Names of the augment options that are switched on."""
-    a = cfg.data.augment
     switched = {
         "flip": a.flip != "none", "rotation": a.rotation > 0, "zoom": a.zoom > 0,
         "translation": a.translation > 0, "contrast": a.contrast > 0,
@@ -27,17 +26,19 @@ def _active_options(cfg: ExperimentConfig) -> list[str]:
     return [name for name, on in switched.items() if on]
 
 
-def augmenter(cfg: ExperimentConfig, spec: DataSpec) -> Callable[[tf.Tensor], tf.Tensor] | None:
+def augmenter(
+    data: DataConfig, spec: DataSpec, seed: int
+) -> Callable[[tf.Tensor], tf.Tensor] | None:
     """A batch -> batch augmentation function, or None when no option is switched on."""
-    active = _active_options(cfg)
+    a = data.augment
+    active = _active_options(a)
     if not active:
         return None
     if spec.kind != "image":
         raise ConfigError(
             f"data.augment.{active[0]}: image augmentation does not apply to tabular data "
-            f"(data.name={cfg.data.name}); set it to 0 (or flip=none)"
+            f"(data.name={data.name}); set it to 0 (or flip=none)"
         )
-    a, seed = cfg.data.augment, cfg.seed
     low, high = spec.value_range or [0.0, 255.0]
     candidates = {
         "flip": lambda: keras.layers.RandomFlip(a.flip, seed=seed),

@@ -21,17 +21,17 @@ import tensorflow as tf
 from imblearn.over_sampling import SMOTE
 from sklearn.utils.class_weight import compute_class_weight
 
-from bigmodel_tf.config import ExperimentConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import ConfigError, DataError
 
 log = logging.getLogger("bigmodel_tf.data")
 
 
-def class_weights(cfg: ExperimentConfig, y: np.ndarray, num_classes: int) -> np.ndarray:
-    """Weight of each class id, float32: 'balanced' weights or all ones."""
+def class_weights(class_weight: str, y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Weight of each class id, float32: 'balanced' weights (data.imbalance.class_weight)
+    or all ones."""
     weights = np.ones(num_classes, dtype=np.float32)
-    if cfg.data.imbalance.class_weight == "balanced":
+    if class_weight == "balanced":
         present = np.unique(y)  # a class absent from train keeps weight 1 (never used)
         weights[present] = compute_class_weight("balanced", classes=present, y=y)
     return weights
@@ -43,7 +43,7 @@ def _counts(y: np.ndarray, spec: DataSpec) -> dict[str, int]:
     return {name: int(c) for name, c in zip(spec.class_names, counts, strict=True)}
 
 
-def _smote(cfg: ExperimentConfig, x: np.ndarray, y: np.ndarray, spec: DataSpec) -> tf.data.Dataset:
+def _smote(x: np.ndarray, y: np.ndarray, spec: DataSpec, seed: int) -> tf.data.Dataset:
     """SMOTE-balanced train examples as a shuffled example stream (tabular only)."""
     if spec.kind != "tabular":
         raise ConfigError(
@@ -57,48 +57,47 @@ def _smote(cfg: ExperimentConfig, x: np.ndarray, y: np.ndarray, spec: DataSpec) 
             f"found {smallest}"
         )
     # SMOTE interpolates towards one of k nearest same-class neighbours (default k=5).
-    sampler = SMOTE(k_neighbors=min(5, smallest - 1), random_state=cfg.seed)
+    sampler = SMOTE(k_neighbors=min(5, smallest - 1), random_state=seed)
     x_new, y_new = sampler.fit_resample(x, y)
     log.info("train class counts after smote: %s", _counts(y_new, spec))
     ds = tf.data.Dataset.from_tensor_slices(
         (x_new.astype(np.float32), y_new.astype(np.int32))
     )
-    return ds.shuffle(len(y_new), seed=cfg.seed, reshuffle_each_iteration=True)
+    return ds.shuffle(len(y_new), seed=seed, reshuffle_each_iteration=True)
 
 
 def _balanced_stream(
-    cfg: ExperimentConfig, x: np.ndarray, y: np.ndarray, spec: DataSpec
+    resample: str, x: np.ndarray, y: np.ndarray, spec: DataSpec, seed: int
 ) -> tf.data.Dataset:
     """Over- or undersampled examples: equal-weight sampling from per-class streams."""
     counts = np.bincount(y, minlength=spec.num_classes)
     present = [k for k in range(spec.num_classes) if counts[k]]  # an empty stream never ends
     per_class = [
         tf.data.Dataset.from_tensor_slices((x[y == k], y[y == k]))
-        .shuffle(int(counts[k]), seed=cfg.seed + k, reshuffle_each_iteration=True)
+        .shuffle(int(counts[k]), seed=seed + k, reshuffle_each_iteration=True)
         .repeat()
         for k in present
     ]
-    over = cfg.data.imbalance.resample == "oversample"
+    over = resample == "oversample"
     per_epoch = int(counts[present].max() if over else counts[present].min())
     log.info(
         "train class counts after %s (expected per epoch): %s",
-        cfg.data.imbalance.resample,
+        resample,
         {spec.class_names[k]: per_epoch for k in present},
     )
     mixed = tf.data.Dataset.sample_from_datasets(
-        per_class, weights=[1.0 / len(present)] * len(present), seed=cfg.seed,
+        per_class, weights=[1.0 / len(present)] * len(present), seed=seed,
         rerandomize_each_iteration=True,  # else every epoch repeats the same class sequence
     )
     return mixed.take(per_epoch * len(present))
 
 
 def resampled_train(
-    cfg: ExperimentConfig, x: np.ndarray, y: np.ndarray, spec: DataSpec
+    resample: str, x: np.ndarray, y: np.ndarray, spec: DataSpec, seed: int
 ) -> tf.data.Dataset:
-    """The train split as a resampled, shuffled stream of (x, y) examples (one epoch)."""
-    log.info(
-        "train class counts before %s: %s", cfg.data.imbalance.resample, _counts(y, spec)
-    )
-    if cfg.data.imbalance.resample == "smote":
-        return _smote(cfg, x, y, spec)
-    return _balanced_stream(cfg, x, y, spec)
+    """The train split as a stream of (x, y) examples (one epoch), shuffled by ``seed`` and
+    resampled by ``resample`` (data.imbalance.resample: oversample, undersample or smote)."""
+    log.info("train class counts before %s: %s", resample, _counts(y, spec))
+    if resample == "smote":
+        return _smote(x, y, spec, seed)
+    return _balanced_stream(resample, x, y, spec, seed)

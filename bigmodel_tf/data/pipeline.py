@@ -1,4 +1,11 @@
-"""tf.data input pipelines: ``build_dataset(cfg, split, input_context=None)``.
+"""tf.data input pipelines: ``build_dataset(splits, split, data, seed, global_batch)``.
+
+The pipeline takes what it is given: the split arrays and spec (``load_splits``' result),
+the data section, the seed and the global batch the caller computed once; with a
+``tf.distribute.InputContext`` (``distribute_datasets_from_function``), the per-replica
+batch is ``input_context.get_per_replica_batch_size(global_batch)`` and the shard is the
+context's input pipeline, as in Model Garden's ``InputReader``. Nothing here asks the
+ambient strategy for its replicas.
 
 Elements are batches: train yields ``(x, y, sample_weight)``, val and test ``(x, y)``,
 with x raw float32 features (the model normalizes), y int32 class ids (float32 targets for
@@ -13,16 +20,15 @@ The source is the in-memory split (``from_tensor_slices``), the resampled train 
 (imbalance.py), or for data.name=tfrecord the GZIP shards' serialized records, which are
 batched first and then parsed together (``parse_example``) and cached parsed, so later
 epochs neither decompress nor parse. Everything after the first batch works on whole
-batches or blocks (order.py). val/test keep the order of ``load_splits(cfg).val`` /
-``.test``.
+batches or blocks (order.py). val/test keep the order of ``splits.val`` / ``.test``.
 
-Several replicas (a MirroredStrategy's global batch, or an input context's replicas) get
-only full batches, so none is ever empty or uneven: the train pass is topped up to whole
-global batches by repeating its first examples (fit's path; the multi-worker loop repeats
-its stream instead), and val/test, read from memory then, are padded with zero-weight
-examples and yield ``(x, y, sample_weight)`` with weight 1 for every real example (the
-distributed test step, custom_loop.py, drops the zero-weight rows before the loss and
-metrics).
+Several replicas (``replicas`` sharing fit's global batch, or an input context's
+replicas) get only full batches, so none is ever empty or uneven: the train pass is
+topped up to whole global batches by repeating its first examples (fit's path; the
+multi-worker loop repeats its stream instead), and val/test, read from memory then, are
+padded with zero-weight examples and yield ``(x, y, sample_weight)`` with weight 1 for
+every real example (the distributed test step, custom_loop.py, drops the zero-weight
+rows before the loss and metrics).
 """
 
 from __future__ import annotations
@@ -33,26 +39,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from bigmodel_tf.config import ExperimentConfig, with_changes
+from bigmodel_tf.config import DataConfig, ExperimentConfig, with_changes
 from bigmodel_tf.data import order, tfrecord_io
 from bigmodel_tf.data.augment import augmenter
 from bigmodel_tf.data.imbalance import class_weights, resampled_train
-from bigmodel_tf.data.splits import load_splits, source_modified
+from bigmodel_tf.data.splits import Splits, source_modified
 from bigmodel_tf.errors import ConfigError
-
-
-def _replicas(input_context: tf.distribute.InputContext | None) -> int:
-    """Replicas in sync: the input context's, else the current strategy's."""
-    if input_context is not None:
-        return input_context.num_replicas_in_sync
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def _batch_size(cfg: ExperimentConfig, input_context: tf.distribute.InputContext | None) -> int:
-    """Per-replica batch with an input context, else the global batch of the strategy."""
-    if input_context is not None:
-        return cfg.data.batch_size
-    return cfg.data.batch_size * _replicas(None)
 
 
 def whole_batches(examples: int, global_batch: int) -> int:
@@ -72,16 +64,16 @@ def padded_split(x: np.ndarray, y: np.ndarray, global_batch: int) -> tf.data.Dat
     return tf.data.Dataset.from_tensor_slices((x, y, weights))
 
 
-def _streams_records(cfg: ExperimentConfig, resampled: bool) -> bool:
+def _streams_records(data: DataConfig, resampled: bool) -> bool:
     """Whether a split is streamed from its TFRecord files rather than from memory.
 
     Resampling needs every example's class up front, and data.skip_corrupt trains on the
     records load_splits kept (streaming the files again would meet the bad ones).
     """
-    return cfg.data.name == "tfrecord" and not resampled and not cfg.data.skip_corrupt
+    return data.name == "tfrecord" and not resampled and not data.skip_corrupt
 
 
-def shard_policy(cfg: ExperimentConfig, split: str, num_input_pipelines: int) -> str:
+def shard_policy(data: DataConfig, split: str, num_input_pipelines: int) -> str:
     """How a split is divided between input pipelines (workers): OFF, FILE or DATA.
 
     FILE (each worker reads only its own shard files) when the train split is read from
@@ -91,17 +83,16 @@ def shard_policy(cfg: ExperimentConfig, split: str, num_input_pipelines: int) ->
     """
     if num_input_pipelines <= 1:
         return "OFF"
-    resampled = cfg.data.imbalance.resample != "none"
-    if split == "train" and _streams_records(cfg, resampled) and (
-        len(tfrecord_io.shard_files(cfg.data.path, split)) >= num_input_pipelines
+    resampled = data.imbalance.resample != "none"
+    if split == "train" and _streams_records(data, resampled) and (
+        len(tfrecord_io.shard_files(data.path, split)) >= num_input_pipelines
     ):
         return "FILE"
     return "DATA"
 
 
 def _records(
-    cfg: ExperimentConfig, split: str, size: int,
-    input_context: tf.distribute.InputContext | None = None,
+    path: str, split: str, size: int, input_context: tf.distribute.InputContext | None = None
 ) -> tf.data.Dataset:
     """Serialized records of one split's shards, read one shard after another.
 
@@ -111,7 +102,7 @@ def _records(
     (docs/architecture.md). The known size (checked by load_splits) gives the dataset a cardinality;
     with an input context (FILE sharding) this pipeline reads every n-th file only.
     """
-    files = tfrecord_io.shard_files(cfg.data.path, split)
+    files = tfrecord_io.shard_files(path, split)
     if input_context is not None:
         files = files[input_context.input_pipeline_id::input_context.num_input_pipelines]
     ds = tf.data.Dataset.from_tensor_slices(files).interleave(
@@ -124,20 +115,20 @@ def _records(
 
 
 def _cache(
-    ds: tf.data.Dataset, cfg: ExperimentConfig, split: str,
+    ds: tf.data.Dataset, data: DataConfig, split: str,
     input_context: tf.distribute.InputContext | None,
 ) -> tf.data.Dataset:
     """Cache the records in memory or in a file under data.cache_dir (or not at all)."""
-    if cfg.data.cache == "none":
+    if data.cache == "none":
         return ds
-    if cfg.data.cache == "memory":
+    if data.cache == "memory":
         return ds.cache()
-    if not cfg.data.cache_dir:
+    if not data.cache_dir:
         raise ConfigError("data.cache_dir: required when data.cache=file (a folder path)")
-    folder = Path(cfg.data.cache_dir)
+    folder = Path(data.cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
     # The file name changes with the source and the shard, so a stale cache is never read.
-    source = f"{Path(cfg.data.path).resolve()}|{source_modified(cfg.data.path)}"
+    source = f"{Path(data.path).resolve()}|{source_modified(data.path)}"
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     shard = (
         f"-{input_context.input_pipeline_id}of{input_context.num_input_pipelines}"
@@ -159,37 +150,45 @@ def _autotune(value: int) -> int | None:
 
 
 def build_dataset(
-    cfg: ExperimentConfig, split: str, input_context: tf.distribute.InputContext | None = None
+    splits: Splits, split: str, data: DataConfig, seed: int, global_batch: int, *,
+    replicas: int = 1, input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
-    """Batches of one split for Keras fit/evaluate or a distributed custom loop.
+    """Batches of one split of ``splits`` for Keras fit/evaluate or a distributed loop.
 
-    Without input_context the batch is the GLOBAL batch (data.batch_size times the
-    current strategy's replicas); with one (``distribute_datasets_from_function``) it is
-    the per-replica data.batch_size and this pipeline's shard of the examples.
+    ``global_batch`` is the batch of all replicas together (the caller computes it once).
+    Without input_context the batches are global batches, which the caller's strategy
+    divides between its ``replicas`` (Keras fit); with one
+    (``distribute_datasets_from_function``) they are one replica's
+    ``input_context.get_per_replica_batch_size(global_batch)`` examples of this input
+    pipeline's shard, and the context's ``num_replicas_in_sync`` counts the replicas.
     """
     if split not in tfrecord_io.SPLIT_NAMES:
         raise ValueError(f"split: expected one of {tfrecord_io.SPLIT_NAMES}, got {split!r}")
-    splits = load_splits(cfg)
     spec, arrays = splits.spec, getattr(splits, split)
+    if input_context is not None:
+        replicas = input_context.num_replicas_in_sync
+        batch = input_context.get_per_replica_batch_size(global_batch)
+    else:
+        batch = global_batch
     training = split == "train"
-    augment = augmenter(cfg, spec) if training else None
-    resampled = training and cfg.data.imbalance.resample != "none"
-    replicas = _replicas(input_context)
+    augment = augmenter(data, spec, seed) if training else None
+    resampled = training and data.imbalance.resample != "none"
     padded = not training and replicas > 1
     # Resampling needs the class of every example up front, hence the in-memory arrays.
-    streamed = _streams_records(cfg, resampled) and not padded
+    streamed = _streams_records(data, resampled) and not padded
 
     policy = shard_policy(
-        cfg, split, input_context.num_input_pipelines if input_context is not None else 1
+        data, split, input_context.num_input_pipelines if input_context is not None else 1
     )
     label_dtype = np.float32 if spec.task == "regression" else np.int32
     if arrays.y.dtype != label_dtype:
         raise ValueError(f"{split} labels: expected {np.dtype(label_dtype).name} for "
                          f"{spec.task}, got {arrays.y.dtype}")
     weights = None
-    if training:  # per-example weights, added where the labels are first batched
-        weights = (tf.constant(class_weights(cfg, splits.train.y, spec.num_classes))
-                   if spec.task == "classification" else None)
+    if training and spec.task == "classification":  # per-example class weights, added
+        weights = tf.constant(  # where the labels are first batched
+            class_weights(data.imbalance.class_weight, arrays.y, spec.num_classes)
+        )
 
     def weighted(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, ...]:
         if not training:
@@ -198,23 +197,24 @@ def build_dataset(
         return x, y, tf.ones_like(y) if weights is None else tf.gather(weights, y)
 
     if resampled:
-        ds = resampled_train(cfg, arrays.x, arrays.y, spec)  # already shuffled
+        ds = resampled_train(data.imbalance.resample, arrays.x, arrays.y, spec, seed)
     elif streamed:
-        ds = _records(cfg, split, len(arrays.y), input_context if policy == "FILE" else None)
+        ds = _records(data.path, split, len(arrays.y),
+                      input_context if policy == "FILE" else None)
     elif padded:
-        ds = padded_split(arrays.x, arrays.y, cfg.data.batch_size * replicas)
+        ds = padded_split(arrays.x, arrays.y, global_batch)
     else:
         ds = tf.data.Dataset.from_tensor_slices((arrays.x, arrays.y))
     examples = int(ds.cardinality())
     if training and input_context is None and replicas > 1 and examples > 0:
         # Repeat the pass's first examples up to whole global batches (fit's path).
-        ds = ds.repeat().take(whole_batches(examples, cfg.data.batch_size * replicas))
+        ds = ds.repeat().take(whole_batches(examples, global_batch))
     if policy == "DATA":
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    batch, parallel = _batch_size(cfg, input_context), _autotune(cfg.data.num_parallel_calls)
+    parallel = _autotune(data.num_parallel_calls)
     ordered = training and not resampled  # the order is a function of (seed, epoch)
     examples = int(ds.cardinality())  # after the top-up and the shard
-    ds = ds.batch(order.block_size(cfg.data.shuffle_buffer, batch) if ordered else batch)
+    ds = ds.batch(order.block_size(data.shuffle_buffer, batch) if ordered else batch)
     # One vectorized map per batch or block: parse (TFRecords) and weights together (every
     # map adds milliseconds to each epoch's iterator creation).
     if streamed:
@@ -222,22 +222,21 @@ def build_dataset(
                     num_parallel_calls=parallel)
         # Cached parsed: later epochs neither decompress nor parse. In-memory arrays are
         # not cached again (that would double their memory).
-        ds = _cache(ds, cfg, split, input_context)
+        ds = _cache(ds, data, split, input_context)
     elif training:
         ds = ds.map(weighted, num_parallel_calls=parallel)
     if ordered:
-        ds = order.shuffled_batches(ds, cfg.seed, batch, examples if examples >= 0 else None)
+        ds = order.shuffled_batches(ds, seed, batch, examples if examples >= 0 else None)
     if augment is not None:
         # The layers draw from a stateful seed generator: parallel calls would take the
         # random numbers in a timing-dependent order, so a deterministic pipeline augments
         # batches in order (same seed -> same augmented batches, from memory or TFRecords).
         ds = ds.map(
             lambda x, y, w: (augment(x), y, w),
-            num_parallel_calls=None if cfg.data.deterministic else parallel,
+            num_parallel_calls=None if data.deterministic else parallel,
         )
-    if cfg.data.prefetch:
-        ds = ds.prefetch(_autotune(cfg.data.prefetch))
+    if data.prefetch:
+        ds = ds.prefetch(_autotune(data.prefetch))
     options = tf.data.Options()
-    options.deterministic = cfg.data.deterministic
+    options.deterministic = data.deterministic
     return ds.with_options(options)
-

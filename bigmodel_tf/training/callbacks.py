@@ -17,10 +17,12 @@ a multi-worker run restores from the chief's backup and never writes it (workers
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 
+from bigmodel_tf.config import TrainConfig
 from bigmodel_tf.data.order import DataEpoch
 from bigmodel_tf.training.backup import RunBackup
 from bigmodel_tf.training.blowup import BlowupGuard
@@ -78,14 +80,15 @@ class ThroughputMeter(keras.callbacks.Callback):
         return self.examples_per_epoch * len(measured) / sum(measured)
 
 
-def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int,
-                    validation: keras.callbacks.Callback | None = None) -> list:
-    """The configured callback list, in the order Keras must run them.
+def build_callbacks(t: TrainConfig, run_dir: Path, examples_per_epoch: int,
+                    validation: keras.callbacks.Callback | None = None,
+                    profile_batches: Sequence[int] = ()) -> list:
+    """The callback list of the train section, in the order Keras must run them.
 
     ``validation`` (custom_loop.ReplicaValidation, for fit on several replicas) adds the
-    ``val_`` logs at the epoch end, after the EMA weights are in the model.
+    ``val_`` logs at the epoch end, after the EMA weights are in the model;
+    ``profile_batches`` (evaluation.profile_batches) are profiled into TensorBoard.
     """
-    t = cfg.train
     ckpt = run_dir / "checkpoints"
     chief_backup = chief_run_dir(run_dir) / "checkpoints" / "backup"
     writer = BackgroundWriter()  # one thread: best.keras lands before its epoch's snapshot
@@ -108,7 +111,7 @@ def build_callbacks(cfg, run_dir: Path, examples_per_epoch: int,
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         RunTensorBoard(
             log_dir=str(run_dir / "tensorboard"), histogram_freq=t.histogram_freq,
-            write_graph=True, profile_batch=profile_batch(cfg),
+            write_graph=True, profile_batch=profile_batch(profile_batches),
         ),
     ]
     if t.early_stopping_patience > 0:

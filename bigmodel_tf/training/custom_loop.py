@@ -5,11 +5,13 @@ so multi-worker runs train here instead, with the same compiled Keras model, opt
 loss and metrics and the same callback list ``fit`` would get (backup and restore,
 checkpoints, early stopping, TensorBoard, CSV log, the blow-up guard):
 
-- input: ``strategy.distribute_datasets_from_function`` over ``build_dataset(cfg, split,
-  input_context)``, which shards the data per worker and batches per replica. The train
-  stream repeats, so every worker has a full batch at every step (a worker that ran out
-  would feed BatchNormalization an empty batch, whose statistics are NaN); an epoch is
-  the same number of steps ``fit`` would take.
+- input: ``strategy.distribute_datasets_from_function`` over the caller's
+  ``read(split, input_context=...)`` (data.build_dataset of the run's splits at its global
+  batch), which shards the data per worker and batches per replica
+  (``input_context.get_per_replica_batch_size``). The train stream repeats, so every
+  worker has a full batch at every step (a worker that ran out would feed
+  BatchNormalization an empty batch, whose statistics are NaN); an epoch is the same
+  number of steps ``fit`` would take.
 - step: a GradientTape step run on every replica. The loss is the per-example loss summed
   over the replica's examples and divided by the examples of all replicas together
   (all-reduced), plus the regularization losses divided by the replicas; the optimizer
@@ -33,14 +35,16 @@ that it matches ``fit`` on one device.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from bigmodel_tf.compat import initial_epoch, set_initial_epoch
-from bigmodel_tf.data import build_dataset
 
+# read(split, input_context=...): one input pipeline's batches of a split.
+Read = Callable[..., tf.data.Dataset]
 SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
 
 
@@ -166,11 +170,11 @@ class ReplicaValidation(keras.callbacks.Callback):
     would otherwise validate with its own).
     """
 
-    def __init__(self, cfg, strategy: tf.distribute.Strategy):
+    def __init__(self, strategy: tf.distribute.Strategy, read: Read):
         super().__init__()
         self._strategy = strategy
         with strategy.scope():
-            self.data = distributed_dataset(cfg, strategy, "val", repeat=False)
+            self.data = distributed_dataset(strategy, read, "val", repeat=False)
         self._steps = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -183,36 +187,38 @@ class ReplicaValidation(keras.callbacks.Callback):
         logs.update(_evaluate(self.model, test_step, self.data))
 
 
-def distributed_dataset(cfg, strategy: tf.distribute.Strategy, split: str, repeat: bool):
-    """``build_dataset`` per input pipeline, distributed by the strategy."""
+def distributed_dataset(strategy: tf.distribute.Strategy, read: Read, split: str,
+                        repeat: bool):
+    """``read(split, input_context=...)`` per input pipeline, distributed by the strategy."""
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
-        dataset = build_dataset(cfg, split, input_context)
+        dataset = read(split, input_context=input_context)
         return dataset.repeat() if repeat else dataset
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
 
 def fit_distributed(
-    cfg, strategy: tf.distribute.Strategy, model: keras.Model, steps_per_epoch: int,
-    callbacks: list, verbose: int,
+    strategy: tf.distribute.Strategy, model: keras.Model, read: Read, steps_per_epoch: int,
+    epochs: int, callbacks: list, verbose: int,
 ) -> keras.callbacks.History:
-    """Train ``model`` (built and compiled in ``strategy.scope()``) as fit would."""
+    """Train ``model`` (built and compiled in ``strategy.scope()``) as fit would, for
+    ``epochs`` epochs on ``read``'s train split, validating on its val split."""
     with strategy.scope():
-        train_data = distributed_dataset(cfg, strategy, "train", repeat=True)
-        val_data = distributed_dataset(cfg, strategy, "val", repeat=False)
+        train_data = distributed_dataset(strategy, read, "train", repeat=True)
+        val_data = distributed_dataset(strategy, read, "val", repeat=False)
     train_step, test_step = make_train_step(model, strategy), make_test_step(model, strategy)
     sync_step = make_sync_step(model, strategy)
     callback_list = keras.callbacks.CallbackList(
         callbacks, add_history=True, add_progbar=verbose != 0, model=model,
-        verbose=verbose, epochs=cfg.train.epochs, steps=steps_per_epoch,
+        verbose=verbose, epochs=epochs, steps=steps_per_epoch,
     )
     model.stop_training = False
     set_initial_epoch(model, None)  # BackupAndRestore sets it when it restores, fit reads it
     callback_list.on_train_begin()
     iterator = None
     logs: dict = {}
-    for epoch in range(initial_epoch(model), cfg.train.epochs):
+    for epoch in range(initial_epoch(model), epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         # Created once the first epoch's callbacks ran: the data order follows the epoch.
@@ -229,7 +235,7 @@ def fit_distributed(
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
-    if cfg.train.epochs > 0:  # as fit: the EMA weights (train.ema) into the model
+    if epochs > 0:  # as fit: the EMA weights (train.ema) into the model
         model.optimizer.finalize_variable_values(model.trainable_variables)
     callback_list.on_train_end(logs)
     return next(c for c in callback_list.callbacks if isinstance(c, keras.callbacks.History))

@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from bigmodel_tf.config import DataConfig, RuntimeConfig, TrainConfig
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.pipeline import shard_policy
 from bigmodel_tf.models import build_model
@@ -55,20 +56,19 @@ def gpu_capabilities() -> list[tuple[int, int]]:
     return [tuple(d.get("compute_capability", (0, 0))) for d in details]
 
 
-def planned_replicas(cfg, kind: str, gpus: int, env=None) -> int | None:
+def planned_replicas(runtime: RuntimeConfig, kind: str, gpus: int, env=None) -> int | None:
     """Replicas the strategy will have (None for a TPU: known once it is connected)."""
     if kind == "TPUStrategy":
         return None
     if kind == "MultiWorkerMirroredStrategy":
         return worker_role(env).num_workers * max(1, gpus)
     if kind == "MirroredStrategy":
-        return gpus if gpus > 1 else cfg.runtime.logical_cpus
+        return gpus if gpus > 1 else runtime.logical_cpus
     return 1
 
 
-def _precision(cfg, flags: set[str], capabilities: list) -> list[tuple[str, str]]:
-    """Whether the devices compute the configured precision fast."""
-    policy = cfg.runtime.mixed_precision
+def _precision(policy: str, flags: set[str], capabilities: list) -> list[tuple[str, str]]:
+    """Whether the devices compute the configured precision (runtime.mixed_precision) fast."""
     if capabilities:
         need = {"mixed_float16": (7, 0), "mixed_bfloat16": (8, 0)}.get(policy)
         slow = [c for c in capabilities if need and c < need]
@@ -90,9 +90,9 @@ def _precision(cfg, flags: set[str], capabilities: list) -> list[tuple[str, str]
     return [(level, f"precision {policy} on CPU ({', '.join(fast)}){hint}")]
 
 
-def _batch(cfg, kind: str, replicas: int | None, examples: int) -> list[tuple[str, str]]:
+def _batch(per_replica: int, kind: str, replicas: int | None,
+           examples: int) -> list[tuple[str, str]]:
     """Per-replica and global batch, steps per epoch and the top-up of a short last batch."""
-    per_replica = cfg.data.batch_size
     if replicas is None:
         return [("info", f"batch {per_replica} per replica; the global batch is known once "
                          "the TPU is connected (per replica x TPU cores)")]
@@ -109,35 +109,37 @@ def _batch(cfg, kind: str, replicas: int | None, examples: int) -> list[tuple[st
     return findings
 
 
-def _traps(cfg, kind: str, replicas: int | None) -> list[tuple[str, str]]:
+def _traps(data: DataConfig, train: TrainConfig, runtime: RuntimeConfig, kind: str,
+           replicas: int | None) -> list[tuple[str, str]]:
     """Known traps of the configured combination."""
-    findings = [("warn", problem) for problem in unsupported(cfg, kind, replicas)]
+    findings = [("warn", problem) for problem in unsupported(train, runtime, kind, replicas)]
     distributed = kind != "default"
-    if cfg.data.imbalance.class_weight != "none" and distributed:
+    if data.imbalance.class_weight != "none" and distributed:
         findings.append(("ok", "class weights are per-example sample weights inside tf.data "
                                "(Keras' class_weight argument breaks under strategies, "
                                "tensorflow#33550)"))
     cores = usable_cores()
-    if kind == "MirroredStrategy" and cfg.runtime.logical_cpus > cores:
-        findings.append(("warn", f"{cfg.runtime.logical_cpus} logical CPU devices on {cores} "
+    if kind == "MirroredStrategy" and runtime.logical_cpus > cores:
+        findings.append(("warn", f"{runtime.logical_cpus} logical CPU devices on {cores} "
                                  "core(s): the replicas share cores (a test of the "
                                  "multi-device path, not a speed-up)"))
     if kind == "MultiWorkerMirroredStrategy":
-        if cfg.runtime.logical_cpus > 1:
+        if runtime.logical_cpus > 1:
             findings.append(("warn", "runtime.logical_cpus is ignored under TF_CONFIG: each "
                                      "worker trains on its own devices"))
-        if cfg.runtime.steps_per_execution > 1:
+        if runtime.steps_per_execution > 1:
             findings.append(("warn", "runtime.steps_per_execution is ignored by the "
                                      "multi-worker loop (one step per call)"))
-    if cfg.runtime.jit_compile and not tf.config.list_physical_devices("GPU"):
+    if runtime.jit_compile and not tf.config.list_physical_devices("GPU"):
         findings.append(("info", "runtime.jit_compile=true: XLA measured slower on this CPU "
                                  "(see `bigmodel benchmark`)"))
     return findings
 
 
-def preflight(cfg, kind: str, replicas: int | None, train_examples: int,
-              flags: set[str] | None = None, capabilities: list | None = None) -> list:
-    """All findings for a run on ``replicas`` replicas of strategy ``kind``."""
+def preflight(data: DataConfig, train: TrainConfig, runtime: RuntimeConfig, kind: str,
+              replicas: int | None, train_examples: int, flags: set[str] | None = None,
+              capabilities: list | None = None) -> list:
+    """All findings for a run of these sections on ``replicas`` replicas of ``kind``."""
     flags = cpu_flags() if flags is None else flags
     capabilities = gpu_capabilities() if capabilities is None else capabilities
     cpus = len(tf.config.list_logical_devices("CPU"))
@@ -147,17 +149,18 @@ def preflight(cfg, kind: str, replicas: int | None, train_examples: int,
         ("info", f"devices: {cpus} logical CPU device(s) on {os.cpu_count()} core(s), "
                  f"{len(capabilities)} GPU(s)"),
         ("info", f"strategy: {kind} with {replicas or 'TPU-core'} replica(s){worker}"),
-        *_batch(cfg, kind, replicas, train_examples),
+        *_batch(data.batch_size, kind, replicas, train_examples),
     ]
-    rate = scaled_learning_rate(cfg, replicas or 1)
-    findings.append(("info", f"learning rate: {cfg.runtime.lr_scaling} scaling for "
-                             f"{replicas or 1} replica(s): {cfg.train.learning_rate:g} -> "
+    rate = scaled_learning_rate(train.learning_rate, runtime.lr_scaling, replicas or 1)
+    findings.append(("info", f"learning rate: {runtime.lr_scaling} scaling for "
+                             f"{replicas or 1} replica(s): {train.learning_rate:g} -> "
                              f"{rate:g}"))
     pipelines = role.num_workers if role else 1
     findings.append(("info", f"data sharding across {pipelines} input pipeline(s): "
-                             f"{shard_policy(cfg, 'train', pipelines)} "
-                             f"(data.name={cfg.data.name})"))
-    return findings + _precision(cfg, flags, capabilities) + _traps(cfg, kind, replicas)
+                             f"{shard_policy(data, 'train', pipelines)} "
+                             f"(data.name={data.name})"))
+    return (findings + _precision(runtime.mixed_precision, flags, capabilities)
+            + _traps(data, train, runtime, kind, replicas))
 
 
 def format_findings(findings: list) -> str:
@@ -165,10 +168,12 @@ def format_findings(findings: list) -> str:
     return "\n".join(f"  {level:<5} {text}" for level, text in findings)
 
 
-def log_preflight(cfg, strategy: tf.distribute.Strategy, train_examples: int) -> None:
+def log_preflight(data: DataConfig, train: TrainConfig, runtime: RuntimeConfig,
+                  strategy: tf.distribute.Strategy, train_examples: int) -> None:
     """Log the preflight of the strategy training actually runs under."""
-    kind = strategy_kind(cfg)
-    for level, text in preflight(cfg, kind, strategy.num_replicas_in_sync, train_examples):
+    kind = strategy_kind(runtime)
+    replicas = strategy.num_replicas_in_sync
+    for level, text in preflight(data, train, runtime, kind, replicas, train_examples):
         (log.warning if level == "warn" else log.info)("preflight %s: %s", level, text)
 
 
@@ -179,11 +184,12 @@ def doctor(cfg) -> list:
     are about the resolved config.
     """
     cfg, reason = auto_model(cfg)
-    kind = strategy_kind(cfg)
+    kind = strategy_kind(cfg.runtime)
     gpus = len(tf.config.list_physical_devices("GPU"))
     examples = len(load_splits(cfg).train.y)
     chosen = [("info", reason)] if reason else []
-    return chosen + preflight(cfg, kind, planned_replicas(cfg, kind, gpus), examples)
+    replicas = planned_replicas(cfg.runtime, kind, gpus)
+    return chosen + preflight(cfg.data, cfg.train, cfg.runtime, kind, replicas, examples)
 
 
 def doctor_memory(cfg, budget_bytes: float | None = None) -> list:
@@ -191,6 +197,7 @@ def doctor_memory(cfg, budget_bytes: float | None = None) -> list:
     cfg, _ = auto_model(cfg)
     keras.mixed_precision.set_global_policy(cfg.runtime.mixed_precision)
     spec = load_splits(cfg).spec
-    estimate = estimate_memory(cfg, build_model(cfg.model, spec), spec.input_shape)
+    estimate = estimate_memory(cfg.train, cfg.data.batch_size, build_model(cfg.model, spec),
+                               spec.input_shape)
     budget = budget_bytes or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return memory_findings(estimate, cfg.runtime.mixed_precision, int(budget))

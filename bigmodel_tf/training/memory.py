@@ -27,6 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bigmodel_tf.config import TrainConfig
+
 # Graph ops whose outputs alias their input or are not activations.
 _NOT_ACTIVATIONS = {"Identity", "Reshape", "ReadVariableOp", "Const", "Shape", "Squeeze",
                     "ExpandDims", "NoOp", "Placeholder", "StopGradient"}
@@ -74,9 +76,8 @@ class MemoryEstimate:
         return {**asdict(self), "low_bytes": self.low(), "high_bytes": self.high()}
 
 
-def optimizer_slots(cfg) -> int:
+def optimizer_slots(t: TrainConfig) -> int:
     """Optimizer values kept per trainable parameter."""
-    t = cfg.train
     slots = {"adam": 2, "adamw": 2, "sgd": 1 if t.momentum > 0 else 0}[t.optimizer]
     return slots + int(t.ema) + int(t.gradient_accumulation_steps > 1)
 
@@ -107,8 +108,10 @@ def _activation_bytes(model: keras.Model, input_shape: list[int], batch: int) ->
     return saved, forward
 
 
-def estimate_memory(cfg, model: keras.Model, input_shape: list[int]) -> MemoryEstimate:
-    """Estimate the training memory of ``model`` (built under the run's precision policy)."""
+def estimate_memory(train: TrainConfig, batch_size: int, model: keras.Model,
+                    input_shape: list[int]) -> MemoryEstimate:
+    """Estimate the training memory of ``model`` (built under the run's precision policy)
+    trained with the ``train`` section's optimizer at ``batch_size`` (per replica)."""
     parameters = sum(int(np.prod(v.shape)) for v in model.weights)
     trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
     (saved1, forward1), (saved2, forward2) = (
@@ -118,12 +121,12 @@ def estimate_memory(cfg, model: keras.Model, input_shape: list[int]) -> MemoryEs
         trainable=trainable,
         parameter_bytes=4 * parameters,
         gradient_bytes=4 * trainable,
-        optimizer_bytes=4 * trainable * optimizer_slots(cfg),
+        optimizer_bytes=4 * trainable * optimizer_slots(train),
         saved_per_example=saved2 - saved1,
         forward_per_example=forward2 - forward1,
         saved_fixed=max(0, 2 * saved1 - saved2),
         forward_fixed=max(0, 2 * forward1 - forward2),
-        batch_size=cfg.data.batch_size,
+        batch_size=batch_size,
     )
 
 

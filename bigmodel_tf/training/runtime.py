@@ -1,6 +1,6 @@
 """Runtime set-up: devices, distribution strategy, precision, seeds and determinism.
 
-Reads ``cfg.runtime`` and ``cfg.seed`` and the environment; returns a
+Reads the runtime section, the seed and the environment; returns a
 ``tf.distribute.Strategy``. The strategy is chosen from the environment
 (docs/architecture.md): a TPU (``TPU_NAME`` set) → TPUStrategy through
 TPUClusterResolver; ``TF_CONFIG`` → MultiWorkerMirroredStrategy (trained by
@@ -17,6 +17,7 @@ import os
 import keras
 import tensorflow as tf
 
+from bigmodel_tf.config import RuntimeConfig, TrainConfig
 from bigmodel_tf.errors import ConfigError
 from bigmodel_tf.training.workers import worker_role
 
@@ -46,7 +47,7 @@ def split_cpu(count: int) -> list[str]:
     return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 
-def strategy_kind(cfg, env=None, gpus: int | None = None) -> str:
+def strategy_kind(runtime: RuntimeConfig, env=None, gpus: int | None = None) -> str:
     """Which strategy the environment calls for, without creating it (the doctor uses this).
 
     ``TPUStrategy`` when TPU_NAME is set, ``MultiWorkerMirroredStrategy`` when TF_CONFIG
@@ -59,7 +60,7 @@ def strategy_kind(cfg, env=None, gpus: int | None = None) -> str:
         return "TPUStrategy"
     if env.get("TF_CONFIG"):
         return "MultiWorkerMirroredStrategy"
-    if gpus > 1 or cfg.runtime.logical_cpus > 1:
+    if gpus > 1 or runtime.logical_cpus > 1:
         return "MirroredStrategy"
     return "default"
 
@@ -100,9 +101,9 @@ def connect_tpu(env=None) -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def choose_strategy(cfg) -> tf.distribute.Strategy:
+def choose_strategy(runtime: RuntimeConfig) -> tf.distribute.Strategy:
     """Create the distribution strategy ``strategy_kind`` names."""
-    kind = strategy_kind(cfg)
+    kind = strategy_kind(runtime)
     if kind == "TPUStrategy":
         return connect_tpu()
     if kind == "MultiWorkerMirroredStrategy":
@@ -111,11 +112,13 @@ def choose_strategy(cfg) -> tf.distribute.Strategy:
     if kind == "MirroredStrategy" and len(tf.config.list_physical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     if kind == "MirroredStrategy":
-        return tf.distribute.MirroredStrategy(devices=split_cpu(cfg.runtime.logical_cpus))
+        return tf.distribute.MirroredStrategy(devices=split_cpu(runtime.logical_cpus))
     return tf.distribute.get_strategy()
 
 
-def unsupported(cfg, kind: str, replicas: int | None) -> list[str]:
+def unsupported(
+    train: TrainConfig, runtime: RuntimeConfig, kind: str, replicas: int | None
+) -> list[str]:
     """Settings that fail with this strategy, each as a message naming the key and a way out.
 
     Both fail while TensorFlow builds the first step, with errors that do not name the
@@ -125,14 +128,14 @@ def unsupported(cfg, kind: str, replicas: int | None) -> list[str]:
     (UnimplementedError). Both reproduced here with TF 2.21 / Keras 3.15.
     """
     problems = []
-    if cfg.train.gradient_accumulation_steps > 1 and (replicas is None or replicas > 1):
+    if train.gradient_accumulation_steps > 1 and (replicas is None or replicas > 1):
         problems.append(
-            f"train.gradient_accumulation_steps={cfg.train.gradient_accumulation_steps}: "
+            f"train.gradient_accumulation_steps={train.gradient_accumulation_steps}: "
             "Keras 3 cannot accumulate gradients over several replicas (an all-reduce inside "
             "a conditional); the global batch already grows with the replicas, so raise "
             "data.batch_size instead, or train on one device"
         )
-    if cfg.runtime.jit_compile and kind == "MultiWorkerMirroredStrategy":
+    if runtime.jit_compile and kind == "MultiWorkerMirroredStrategy":
         problems.append("runtime.jit_compile=true: XLA cannot compile the all-reduce of "
                         "multi-worker training on CPU; set it to false")
     return problems
@@ -143,20 +146,26 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
-def configure_runtime(cfg) -> tf.distribute.Strategy:
-    """Seed everything, set determinism and the precision policy, return the strategy."""
+def configure_runtime(
+    runtime: RuntimeConfig, train: TrainConfig, seed: int
+) -> tf.distribute.Strategy:
+    """Seed everything, set determinism and the precision policy, return the strategy.
+
+    ``train`` is checked against the strategy (``unsupported``) before anything runs.
+    """
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # per-step collective notes
-    keras.utils.set_random_seed(cfg.seed)
-    if cfg.runtime.deterministic:
+    keras.utils.set_random_seed(seed)
+    if runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
-    strategy = choose_strategy(cfg)
-    problems = unsupported(cfg, strategy_kind(cfg), strategy.num_replicas_in_sync)
+    strategy = choose_strategy(runtime)
+    kind = strategy_kind(runtime)
+    problems = unsupported(train, runtime, kind, strategy.num_replicas_in_sync)
     if problems:
         raise ConfigError(problems[0])
-    keras.mixed_precision.set_global_policy(cfg.runtime.mixed_precision)
+    keras.mixed_precision.set_global_policy(runtime.mixed_precision)
     log.info(
         "strategy %s with %d replica(s); precision %s; jit_compile %s; deterministic %s",
-        strategy_kind(cfg), strategy.num_replicas_in_sync, cfg.runtime.mixed_precision,
-        cfg.runtime.jit_compile, cfg.runtime.deterministic,
+        kind, strategy.num_replicas_in_sync, runtime.mixed_precision,
+        runtime.jit_compile, runtime.deterministic,
     )
     return strategy

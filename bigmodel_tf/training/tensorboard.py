@@ -9,6 +9,8 @@ own run, ``tensorboard/evaluation`` (evaluation/tensorboard_logging.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -18,9 +20,8 @@ from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.util import tensor_util
 
 
-def profile_batch(cfg) -> tuple[int, int] | int:
+def profile_batch(batches: Sequence[int]) -> tuple[int, int] | int:
     """Keras TensorBoard's ``profile_batch`` from ``evaluation.profile_batches`` (0 = off)."""
-    batches = cfg.evaluation.profile_batches
     return (batches[0], batches[1]) if batches else 0
 
 

@@ -17,6 +17,7 @@ import logging
 import math
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -79,7 +80,8 @@ def compile_model(cfg: ExperimentConfig, model: keras.Model, steps_per_epoch: in
     one place)."""
     task = get_task(cfg.task.name)
     model.compile(
-        optimizer=build_optimizer(cfg, steps_per_epoch),
+        optimizer=build_optimizer(cfg.train, cfg.runtime, steps_per_epoch,  # the replicas of
+                                  model.distribute_strategy.num_replicas_in_sync),  # its scope
         loss=task.loss(cfg.task, keras),
         metrics=task.compile_metrics(keras),
         jit_compile=cfg.runtime.jit_compile,
@@ -123,13 +125,14 @@ def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
     cfg = resolve_auto_model(cfg)  # config.yaml records the concrete model
     saved_cfg = cfg
     cfg = with_run_cache(cfg, run_dir)  # not saved in config.yaml: it follows the run
-    strategy = configure_runtime(cfg)
+    strategy = configure_runtime(cfg.runtime, cfg.train, cfg.seed)
     fingerprint = data_fingerprint(cfg.data)  # before reading: a later change is noticed
     splits = load_splits(cfg)
     global_batch = cfg.data.batch_size * strategy.num_replicas_in_sync
-    log_preflight(cfg, strategy, len(splits.train.y))
+    log_preflight(cfg.data, cfg.train, cfg.runtime, strategy, len(splits.train.y))
+    read = partial(build_dataset, splits, data=cfg.data, seed=cfg.seed, global_batch=global_batch)
     with strategy.scope():
-        train_ds = build_dataset(cfg, "train")
+        train_ds = read("train", replicas=strategy.num_replicas_in_sync)
         steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
         model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, steps)
@@ -147,17 +150,19 @@ def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         # (unpadded, a replica gets an uneven or empty batch): the loop's test step instead.
         one_replica = strategy.num_replicas_in_sync == 1
         replica_validation = (None if one_replica or is_multi_worker(strategy)
-                              else ReplicaValidation(cfg, strategy))
-        callbacks = build_callbacks(cfg, run_dir, examples_per_epoch=steps * global_batch,
-                                    validation=replica_validation)
+                              else ReplicaValidation(strategy, read))
+        callbacks = build_callbacks(cfg.train, run_dir, examples_per_epoch=steps * global_batch,
+                                    validation=replica_validation,
+                                    profile_batches=cfg.evaluation.profile_batches)
         with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
             if is_multi_worker(strategy):
                 # Keras 3's fit fails under this strategy (keras-team/keras#20585).
-                history = fit_distributed(cfg, strategy, model, steps, callbacks, _verbosity(cfg))
+                history = fit_distributed(strategy, model, read, steps, cfg.train.epochs,
+                                          callbacks, _verbosity(cfg))
                 model = local_copy(model)
             else:
                 history = model.fit(
-                    **fit_inputs(train_ds, build_dataset(cfg, "val") if one_replica else None),
+                    **fit_inputs(train_ds, read("val") if one_replica else None),
                     epochs=cfg.train.epochs,
                     callbacks=callbacks, verbose=_verbosity(cfg),
                     shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py

@@ -69,10 +69,12 @@ def sweep(cfg: ExperimentConfig) -> tuple[list[float], list[float]]:
     t = cfg.tune
     cfg = with_changes(cfg, {"train.schedule": "constant", "train.reduce_on_plateau": False,
                              "train.learning_rate": t.lr_finder_min})
-    strategy = configure_runtime(cfg)
-    spec = load_splits(cfg).spec
+    strategy = configure_runtime(cfg.runtime, cfg.train, cfg.seed)
+    splits, replicas = load_splits(cfg), strategy.num_replicas_in_sync
+    spec = splits.spec
     with strategy.scope():
-        batches = iter(build_dataset(cfg, "train").repeat())
+        batches = iter(build_dataset(splits, "train", cfg.data, cfg.seed,
+                                     cfg.data.batch_size * replicas, replicas=replicas).repeat())
         model = build_model(cfg.model, spec)
         compile_model(cfg, model, steps_per_epoch=t.lr_finder_steps)
     rates = np.geomspace(t.lr_finder_min, t.lr_finder_max, t.lr_finder_steps)

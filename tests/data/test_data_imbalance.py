@@ -5,8 +5,9 @@ import logging
 import numpy as np
 import pytest
 
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.errors import ConfigError
+from tests.pipelines import config_dataset
 
 IMBALANCED = ("data.name=synthetic_tabular", "data.synthetic.num_examples=600",
               "data.synthetic.class_proportions=[0.7,0.2,0.1]")
@@ -21,7 +22,7 @@ def test_over_and_undersampling_balance_the_classes(make_cfg, caplog, mode, pick
     cfg = make_cfg(*IMBALANCED, f"data.imbalance.resample={mode}")
     before = np.bincount(load_splits(cfg).train.y)
     with caplog.at_level(logging.INFO, logger="bigmodel_tf.data"):
-        ds = build_dataset(cfg, "train")
+        ds = config_dataset(cfg, "train")
     y = _labels(ds)
     per_class = pick(before)
     assert len(y) == 3 * per_class
@@ -38,7 +39,7 @@ def test_smote_balances_tabular_classes_exactly(make_cfg, caplog):
     cfg = make_cfg(*IMBALANCED, "data.imbalance.resample=smote")
     before = np.bincount(load_splits(cfg).train.y)
     with caplog.at_level(logging.INFO, logger="bigmodel_tf.data"):
-        batches = list(build_dataset(cfg, "train").as_numpy_iterator())
+        batches = list(config_dataset(cfg, "train").as_numpy_iterator())
     y = np.concatenate([b[1] for b in batches])
     assert np.bincount(y).tolist() == [before.max()] * 3
     assert "after smote" in caplog.text
@@ -48,7 +49,7 @@ def test_smote_balances_tabular_classes_exactly(make_cfg, caplog):
 
 def test_smote_on_images_is_a_config_error(make_cfg):
     with pytest.raises(ConfigError) as info:
-        build_dataset(make_cfg("data.imbalance.resample=smote"), "train")
+        config_dataset(make_cfg("data.imbalance.resample=smote"), "train")
     message = str(info.value)
     assert message.startswith("data.imbalance.resample=smote: works on tabular data only")
     assert "oversample" in message and "\n" not in message
@@ -56,4 +57,4 @@ def test_smote_on_images_is_a_config_error(make_cfg):
 
 def test_resampling_leaves_eval_splits_alone(make_cfg):
     cfg = make_cfg(*IMBALANCED, "data.imbalance.resample=oversample")
-    np.testing.assert_array_equal(_labels(build_dataset(cfg, "val")), load_splits(cfg).val.y)
+    np.testing.assert_array_equal(_labels(config_dataset(cfg, "val")), load_splits(cfg).val.y)

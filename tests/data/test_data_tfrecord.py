@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from bigmodel_tf.data import build_dataset, convert_to_tfrecord, load_splits
 from bigmodel_tf.data import convert as convert_module
+from bigmodel_tf.data import convert_to_tfrecord, load_splits
 from bigmodel_tf.errors import DataError
+from tests.pipelines import config_dataset
 
 SPLITS = ("train", "val", "test")
 
@@ -56,8 +57,8 @@ def test_tfrecord_pipeline_yields_the_in_memory_batches(make_cfg, digits_records
                        "data.imbalance.class_weight=balanced", "data.augment.flip=horizontal")
     memory = make_cfg("data.imbalance.class_weight=balanced", "data.augment.flip=horizontal")
     for split in SPLITS:
-        from_files = build_dataset(records, split)
-        from_memory = build_dataset(memory, split)
+        from_files = config_dataset(records, split)
+        from_memory = config_dataset(memory, split)
         assert from_files.element_spec == from_memory.element_spec
         assert from_files.cardinality() == from_memory.cardinality()
         for a, b in zip(_epoch(from_files), _epoch(from_memory), strict=True):
@@ -134,7 +135,7 @@ def test_training_from_records_matches_training_from_memory(make_cfg, digits_rec
         ])
         model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        model.fit(build_dataset(source, "train"), epochs=5, verbose=0)
-        results.append(model.evaluate(build_dataset(source, "test"), verbose=0))
+        model.fit(config_dataset(source, "train"), epochs=5, verbose=0)
+        results.append(model.evaluate(config_dataset(source, "test"), verbose=0))
     assert results[0] == pytest.approx(results[1], abs=1e-6)
     assert results[0][1] > 0.85

@@ -44,11 +44,11 @@ def test_batches_depend_on_seed_and_epoch_only():
 def test_one_iterator_over_the_repeated_dataset_keeps_each_epochs_order():
     # How fit reads it (fit_inputs): one iterator for the whole fit, prefetching into the
     # next pass; the counter is set once, at the fit's first epoch (a resume's, here 1).
-    from bigmodel_tf.data import build_dataset
     from bigmodel_tf.training.trainer import fit_inputs
+    from tests.pipelines import config_dataset
 
     cfg = load_config(overrides=["data.batch_size=32"])
-    inputs = fit_inputs(build_dataset(cfg, "train"))
+    inputs = fit_inputs(config_dataset(cfg, "train"))
     steps = inputs["steps_per_epoch"]
     expected = batch_hashes(cfg, steps)  # a fresh pass per epoch
     for start in (0, 1):
@@ -64,9 +64,9 @@ def test_one_iterator_over_the_repeated_dataset_keeps_each_epochs_order():
 
 
 def test_a_pass_without_the_callback_still_gets_a_new_order():
-    from bigmodel_tf.data import build_dataset
+    from tests.pipelines import config_dataset
 
-    dataset = build_dataset(load_config(overrides=["data.name=iris"]), "train")
+    dataset = config_dataset(load_config(overrides=["data.name=iris"]), "train")
     set_epoch(0)
     orders = [np.concatenate([b[1] for b in dataset.as_numpy_iterator()]) for _ in range(2)]
     assert not np.array_equal(*orders)

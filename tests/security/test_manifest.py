@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from bigmodel_tf.benchmarks.tflite import run_tflite
 from bigmodel_tf.config import config_hash, export_name, replace
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.errors import ArtifactError
 from bigmodel_tf.export.saved_model import export_serving_model
 from bigmodel_tf.loading import load_keras_model
@@ -96,7 +97,8 @@ def test_tflite_files_are_listed_and_a_changed_byte_is_refused(iris_model, iris_
         json.dumps({"variants": {"float32": {"file": "float32.tflite"}}}))
     write_manifest(folder, cfg)  # as `bigmodel compress` does
     assert set(verify_folder(folder)["files"]) == {"float32.tflite", "compression.json"}
-    assert run_tflite(cfg)["variants"]["float32"]["test_accuracy"] >= 0
+    test = load_splits(cfg).test
+    assert run_tflite(folder, cfg.compression, test)["variants"]["float32"]["test_accuracy"] >= 0
     flip_a_byte(folder / "float32.tflite")
     with pytest.raises(ArtifactError, match="float32.tflite: sha256 does not match"):
-        run_tflite(cfg)
+        run_tflite(folder, cfg.compression, test)

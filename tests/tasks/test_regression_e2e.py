@@ -12,8 +12,9 @@ from sklearn.datasets import load_diabetes
 
 from bigmodel_tf.cli import main
 from bigmodel_tf.config import load_config
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data import load_splits
 from tests.compression.conftest import LEAN_TRAINING
+from tests.pipelines import config_dataset
 
 DATA = ["data.name=synthetic_regression", "data.synthetic.num_examples=1000",
         "data.batch_size=32"]
@@ -26,11 +27,11 @@ RMSE_FRACTION_OF_STD = 0.7
 def test_pipeline_yields_float32_targets_with_unit_weights():
     """Regression batches carry float32 labels in their units and weight 1 per example."""
     cfg = load_config(None, DATA)
-    x, y, w = next(iter(build_dataset(cfg, "train")))
+    x, y, w = next(iter(config_dataset(cfg, "train")))
     assert y.dtype == tf.float32 and w.dtype == tf.float32
     np.testing.assert_array_equal(w.numpy(), 1.0)
     assert load_splits(cfg).train.y.dtype == np.float32
-    x_val, y_val = next(iter(build_dataset(cfg, "val")))
+    x_val, y_val = next(iter(config_dataset(cfg, "val")))
     assert y_val.dtype == tf.float32 and float(tf.reduce_max(y_val)) > 1.0  # not rescaled
 
 

@@ -15,11 +15,12 @@ import numpy as np
 import tensorflow as tf
 
 from bigmodel_tf.config import load_config
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.custom_loop import ReplicaValidation
 from bigmodel_tf.training.runtime import split_cpu
 from bigmodel_tf.training.trainer import compile_model
+from tests.pipelines import config_dataset, config_reader
 
 
 def one_device_metrics(model, x, y) -> dict:
@@ -34,13 +35,13 @@ def probe(strategy, val_fraction: float, batch: int) -> dict:
     """One case: build, train one step with fit, validate as fit does on several replicas."""
     cfg = load_config(None, ["data.name=iris", "model.name=mlp", f"data.batch_size={batch}",
                              f"data.val_fraction={val_fraction}"])
-    splits = load_splits(cfg)
+    splits, replicas = load_splits(cfg), strategy.num_replicas_in_sync
     with strategy.scope():
-        train, val = build_dataset(cfg, "train"), build_dataset(cfg, "val")
+        train, val = (config_dataset(cfg, split, replicas) for split in ("train", "val"))
         model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, 1)
         model.fit(train, steps_per_epoch=1, epochs=1, verbose=0)
-        validation = ReplicaValidation(cfg, strategy)
+        validation = ReplicaValidation(strategy, config_reader(cfg, replicas))
     validation.set_model(model)
     logs = {}
     validation.on_epoch_end(0, logs)

@@ -10,22 +10,24 @@ import numpy as np
 import tensorflow as tf
 
 from bigmodel_tf.config import load_config
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.custom_loop import fit_distributed, local_copy
 from bigmodel_tf.training.trainer import compile_model
+from tests.pipelines import config_dataset, config_reader
 
 
 def trained(cfg, use_loop: bool):
     """History and model after ``fit`` or the custom loop, from the same seed."""
     keras.utils.set_random_seed(cfg.seed)
-    train, val = build_dataset(cfg, "train"), build_dataset(cfg, "val")
+    train, val = config_dataset(cfg, "train"), config_dataset(cfg, "val")
     steps = int(train.cardinality())
     model = build_model(cfg.model, load_splits(cfg).spec)
     compile_model(cfg, model, steps)
     csv = keras.callbacks.CSVLogger("/dev/null")  # any Keras callback runs in both
     if use_loop:
-        history = fit_distributed(cfg, tf.distribute.get_strategy(), model, steps, [csv], 0)
+        history = fit_distributed(tf.distribute.get_strategy(), model, config_reader(cfg),
+                                  steps, cfg.train.epochs, [csv], 0)
     else:
         history = model.fit(train, validation_data=val, epochs=cfg.train.epochs,
                             callbacks=[csv], verbose=0)

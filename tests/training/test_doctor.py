@@ -25,7 +25,8 @@ def findings(overrides=(), kind="default", replicas=1, examples=1000, flags=("av
     """Preflight findings as one text per line, for a config with ``overrides``."""
     cfg = load_config(None, list(overrides))
     return [f"{level} {text}" for level, text in doctor.preflight(
-        cfg, kind, replicas, examples, flags=set(flags), capabilities=list(capabilities))]
+        cfg.data, cfg.train, cfg.runtime, kind, replicas, examples, flags=set(flags),
+        capabilities=list(capabilities))]
 
 
 @pytest.mark.parametrize(
@@ -39,16 +40,16 @@ def findings(overrides=(), kind="default", replicas=1, examples=1000, flags=("av
     ],
 )
 def test_strategy_follows_the_environment(env, gpus, overrides, kind):
-    assert runtime.strategy_kind(load_config(None, overrides), env, gpus) == kind
+    assert runtime.strategy_kind(load_config(None, overrides).runtime, env, gpus) == kind
 
 
 def test_planned_replicas(monkeypatch):
-    cfg = load_config(None, ["runtime.logical_cpus=4"])
-    assert doctor.planned_replicas(cfg, "MirroredStrategy", 0) == 4
-    assert doctor.planned_replicas(cfg, "MirroredStrategy", 8) == 8
-    assert doctor.planned_replicas(cfg, "TPUStrategy", 0) is None
+    section = load_config(None, ["runtime.logical_cpus=4"]).runtime
+    assert doctor.planned_replicas(section, "MirroredStrategy", 0) == 4
+    assert doctor.planned_replicas(section, "MirroredStrategy", 8) == 8
+    assert doctor.planned_replicas(section, "TPUStrategy", 0) is None
     monkeypatch.setenv("TF_CONFIG", TF_CONFIG)
-    assert doctor.planned_replicas(cfg, "MultiWorkerMirroredStrategy", 0) == 2
+    assert doctor.planned_replicas(section, "MultiWorkerMirroredStrategy", 0) == 2
 
 
 def test_preflight_reports_batch_rate_and_sharding():
@@ -61,7 +62,8 @@ def test_preflight_reports_batch_rate_and_sharding():
 
 def test_sqrt_scaling():
     cfg = load_config(None, ["runtime.lr_scaling=sqrt", "train.learning_rate=0.01"])
-    assert optim.scaled_learning_rate(cfg, 4) == pytest.approx(0.02)
+    assert optim.scaled_learning_rate(cfg.train.learning_rate, cfg.runtime.lr_scaling,
+                                      4) == pytest.approx(0.02)
 
 
 def test_a_short_last_batch_on_several_replicas_is_topped_up_not_a_warning():
@@ -113,10 +115,11 @@ def test_known_traps(monkeypatch):
 
 def test_unsupported_combinations_stop_before_training():
     cfg = load_config(None, ["train.gradient_accumulation_steps=4", "runtime.jit_compile=true"])
-    assert runtime.unsupported(cfg, "default", 1) == []
-    assert len(runtime.unsupported(cfg, "MultiWorkerMirroredStrategy", 2)) == 2
+    sections = (cfg.train, cfg.runtime)
+    assert runtime.unsupported(*sections, "default", 1) == []
+    assert len(runtime.unsupported(*sections, "MultiWorkerMirroredStrategy", 2)) == 2
     assert "train.gradient_accumulation_steps=4" in runtime.unsupported(
-        cfg, "MirroredStrategy", 2)[0]
+        *sections, "MirroredStrategy", 2)[0]
 
 
 def test_tfrecord_data_is_sharded_by_file_across_workers(tmp_path, monkeypatch):
@@ -160,7 +163,7 @@ def fake_tpu(monkeypatch):
 def test_a_remote_tpu_is_resolved_connected_and_initialized(fake_tpu, monkeypatch):
     monkeypatch.setenv("TPU_NAME", "my-tpu")
     monkeypatch.setenv("TPU_ZONE", "us-central1-b")
-    assert runtime.choose_strategy(load_config()) == "tpu"
+    assert runtime.choose_strategy(load_config().runtime) == "tpu"
     assert fake_tpu == [
         ("resolver", {"tpu": "my-tpu", "zone": "us-central1-b", "project": None}),
         ("connect", "Resolver"), ("initialize", "Resolver"), ("strategy", "Resolver")]
@@ -168,7 +171,7 @@ def test_a_remote_tpu_is_resolved_connected_and_initialized(fake_tpu, monkeypatc
 
 def test_a_tpu_vm_is_not_connected_to_a_remote_cluster(fake_tpu, monkeypatch):
     monkeypatch.setenv("TPU_NAME", "local")
-    runtime.choose_strategy(load_config())
+    runtime.choose_strategy(load_config().runtime)
     assert [call[0] for call in fake_tpu] == ["resolver", "initialize", "strategy"]
 
 
@@ -180,7 +183,7 @@ def test_an_unreachable_tpu_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(tf.config, "experimental_connect_to_cluster", unreachable)
     with pytest.raises(ConfigError, match=r"TPU_NAME=grpc://10.0.0.2:8470: cannot reach the "
                                           r"TPU \(No TPU devices found\)"):
-        runtime.choose_strategy(load_config())
+        runtime.choose_strategy(load_config().runtime)
 
 
 def test_bigmodel_doctor_prints_the_preflight_and_memory(capsys):

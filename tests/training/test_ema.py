@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from bigmodel_tf.config import load_config
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.experiments import run
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training import trainer as train_module
@@ -24,6 +24,7 @@ from bigmodel_tf.training.callbacks import build_callbacks
 from bigmodel_tf.training.custom_loop import fit_distributed
 from bigmodel_tf.training.ema import ema_optimizer
 from bigmodel_tf.training.trainer import compile_model
+from tests.pipelines import config_dataset, config_reader
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def assert_ema_of_best_epoch(model, recorder, history_csv, cfg):
     assert epoch < max(recorder.averages), "early stopping should restore an earlier epoch"
     for weight, average in zip(model.trainable_weights, recorder.averages[epoch], strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(weight), average)
-    evaluated = model.evaluate(build_dataset(cfg, "val"), verbose=0, return_dict=True)
+    evaluated = model.evaluate(config_dataset(cfg, "val"), verbose=0, return_dict=True)
     assert evaluated["loss"] == pytest.approx(val_loss, rel=1e-6)
 
 
@@ -77,17 +78,18 @@ def test_fit_keeps_the_ema_weights_of_the_best_epoch(tmp_path, monkeypatch):
         np.testing.assert_array_equal(a, b)
     # evaluation ran on the same (EMA) weights: metrics.json's val loss is the model's
     assert result.metrics["val"]["loss"] == pytest.approx(
-        saved.evaluate(build_dataset(cfg, "val"), verbose=0, return_dict=True)["loss"],
+        saved.evaluate(config_dataset(cfg, "val"), verbose=0, return_dict=True)["loss"],
         rel=1e-4)
 
 
 def test_custom_loop_keeps_the_ema_weights_of_the_best_epoch(tmp_path):
     cfg = load_config(None, OVERRIDES)
     keras.utils.set_random_seed(cfg.seed)
-    steps = int(build_dataset(cfg, "train").cardinality())
+    steps = int(config_dataset(cfg, "train").cardinality())
     model = build_model(cfg.model, load_splits(cfg).spec)
     compile_model(cfg, model, steps)
     recorder = AverageRecorder()
-    callbacks = [recorder, *build_callbacks(cfg, tmp_path, examples_per_epoch=steps)]
-    fit_distributed(cfg, tf.distribute.get_strategy(), model, steps, callbacks, 0)
+    callbacks = [recorder, *build_callbacks(cfg.train, tmp_path, examples_per_epoch=steps)]
+    fit_distributed(tf.distribute.get_strategy(), model, config_reader(cfg), steps,
+                    cfg.train.epochs, callbacks, 0)
     assert_ema_of_best_epoch(model, recorder, tmp_path / "history.csv", cfg)

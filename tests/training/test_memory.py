@@ -28,7 +28,7 @@ BFC = "TF_CPU_ALLOCATOR_USE_BFC"
     (["train.optimizer=sgd", "train.ema=true", "train.gradient_accumulation_steps=4"], 3),
 ])
 def test_optimizer_slots(overrides, slots):
-    assert optimizer_slots(load_config(None, overrides)) == slots
+    assert optimizer_slots(load_config(None, overrides).train) == slots
 
 
 def test_largest_batch_that_fits():
@@ -62,7 +62,7 @@ def test_measured_peak_lies_within_the_estimate(precision):
     spec = load_splits(cfg).spec
     keras.mixed_precision.set_global_policy(precision)
     model = build_model(cfg.model, spec)
-    estimate = estimate_memory(cfg, model, spec.input_shape)
+    estimate = estimate_memory(cfg.train, cfg.data.batch_size, model, spec.input_shape)
     compile_model(cfg, model, steps_per_epoch=3)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 16, size=(512, *spec.input_shape)).astype("float32")

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from bigmodel_tf.config import load_config
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.pipeline import whole_batches
+from tests.pipelines import config_dataset
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
@@ -72,7 +73,7 @@ def test_iris_on_two_replicas_reports_the_metrics_of_one_device(tmp_path, batch)
         last = list(csv.DictReader(handle))[-1]
     cfg = load_config(None, overrides)
     model = keras.models.load_model(tmp_path / "run" / "model.keras")
-    val = model.evaluate(build_dataset(cfg, "val"), verbose=0, return_dict=True)
+    val = model.evaluate(config_dataset(cfg, "val"), verbose=0, return_dict=True)
     assert float(last["val_loss"]) == pytest.approx(val["loss"], rel=1e-5)
     assert float(last["val_accuracy"]) == pytest.approx(val["accuracy"], abs=1e-6)
     splits = load_splits(cfg)

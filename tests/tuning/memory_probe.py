@@ -37,7 +37,8 @@ def probe(search_dir: Path) -> dict:
         splits = load_splits(cfg)
         model = build_model(cfg.model, splits.spec)
         compile_model(cfg, model, steps_per_epoch=4)
-        history = model.fit(build_dataset(cfg, "train"), epochs=cfg.train.epochs, verbose=0)
+        train = build_dataset(splits, "train", cfg.data, cfg.seed, cfg.data.batch_size)
+        history = model.fit(train, epochs=cfg.train.epochs, verbose=0)
         metrics = {"val": {"accuracy": float(history.history["accuracy"][-1])},
                    "epochs_run": cfg.train.epochs}
         run_dir.mkdir(parents=True, exist_ok=True)
