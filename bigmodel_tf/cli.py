@@ -1,4 +1,4 @@
-"""The ``bigmodel`` command line: parse, build the config, call one stage, report.
+"""The ``bigmodel`` command line: parse, build the config, call one run or stage, report.
 
 ``bigmodel COMMAND [--config FILE] [--set KEY=VALUE ...] [--run-dir DIR]``. No loop or
 model code lives here. A ``UserError`` from any stage becomes one line on stderr and exit
