@@ -76,7 +76,7 @@ def test_pipeline_keys_keep_the_hash_result_keys_change_it():
 
 def test_select_keeps_only_the_keys_nested():
     picked = select(to_dict(load_config()), keys_with("data"))
-    assert set(picked) == {"seed", "data"}
+    assert set(picked) == {"seed", "data", "task"}  # task.name: how a CSV label is read
     assert "batch_size" not in picked["data"] and picked["data"]["synthetic"]["num_classes"] == 3
 
 

@@ -33,8 +33,9 @@ def compiled_model(cfg, steps_per_epoch: int) -> keras.Model:
     """The configured model, built under the configured precision and compiled."""
     keras.mixed_precision.set_global_policy(cfg.runtime.mixed_precision)
     keras.utils.set_random_seed(cfg.seed)
-    model = build_model(cfg.model, load_splits(cfg).spec)
-    compile_model(cfg, model, steps_per_epoch)
+    spec = load_splits(cfg).spec
+    model = build_model(cfg.model, spec)
+    compile_model(cfg, model, spec.task, steps_per_epoch)
     keras.mixed_precision.set_global_policy("float32")
     return model
 

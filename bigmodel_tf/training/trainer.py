@@ -75,10 +75,11 @@ def _verbosity(cfg: ExperimentConfig) -> int:
     return cfg.train.verbose
 
 
-def compile_model(cfg: ExperimentConfig, model: keras.Model, steps_per_epoch: int) -> None:
-    """Compile ``model`` with the configured optimizer and its task's loss and metrics (the
-    one place)."""
-    task = get_task(cfg.task.name)
+def compile_model(cfg: ExperimentConfig, model: keras.Model, task_name: str,
+                  steps_per_epoch: int) -> None:
+    """Compile ``model`` with the configured optimizer and the loss and metrics of its data's
+    task ``task_name`` (the spec's; the one place)."""
+    task = get_task(task_name)
     model.compile(
         optimizer=build_optimizer(cfg.train, cfg.runtime, steps_per_epoch,  # the replicas of
                                   model.distribute_strategy.num_replicas_in_sync),  # its scope
@@ -135,7 +136,7 @@ def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         train_ds = read("train", replicas=strategy.num_replicas_in_sync)
         steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
         model = build_model(cfg.model, splits.spec)
-        compile_model(cfg, model, steps)
+        compile_model(cfg, model, splits.spec.task, steps)
     with lock_run_dir(run_dir):
         state = run_state(saved_cfg, run_dir)  # another process may have run it meanwhile
         if state == "finished":

@@ -43,6 +43,7 @@ from bigmodel_tf.config import (
 )
 from bigmodel_tf.errors import RunDirError, UserError
 from bigmodel_tf.experiments import RunResult, run
+from bigmodel_tf.training.model_choice import resolve_auto_model
 from bigmodel_tf.training.run_dir import RUNS_ROOT
 from bigmodel_tf.tuning import hparams
 from bigmodel_tf.tuning.oracles import build_oracle
@@ -122,7 +123,7 @@ def prepare_search_dir(cfg: ExperimentConfig, search_dir: Path, fresh: bool) -> 
 def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
                role: str = "local") -> SearchResult:
     """Run (or resume) the configured search; the chief or a local search writes results."""
-    cfg = resolve_tune(cfg)
+    cfg = resolve_tune(resolve_auto_model(cfg))  # the objective follows the data's task
     if role == "worker":
         if fresh:
             raise UserError("--fresh: only the chief (or a local search) can start over")

@@ -14,7 +14,7 @@ from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.data.splits import SplitArrays, Splits
 from bigmodel_tf.evaluation.data_size import verdict
 from bigmodel_tf.evaluation.diagnosis import diagnose
-from bigmodel_tf.evaluation.stage import run_evaluation
+from bigmodel_tf.evaluation.stage import evaluate
 from bigmodel_tf.tasks import get_task
 from bigmodel_tf.tasks.regression import figures as rf
 from bigmodel_tf.tasks.regression.baselines import baselines
@@ -104,7 +104,7 @@ def test_data_size_verdict_reads_the_rmse():
     assert flat["val_rmse_gain_per_doubling"] == pytest.approx(0.005)
 
 
-def test_run_evaluation_of_a_small_keras_regressor(tmp_path):
+def test_evaluate_a_small_keras_regressor(tmp_path):
     keras.utils.set_random_seed(0)
     splits = friedman_splits(600)
     model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(32, activation="relu"),
@@ -113,7 +113,7 @@ def test_run_evaluation_of_a_small_keras_regressor(tmp_path):
     fitted = model.fit(splits.train.x, splits.train.y, epochs=15, batch_size=32, verbose=0,
                        validation_data=(splits.val.x, splits.val.y))
     cfg = load_config(None, ["evaluation.baselines=[ridge]", "evaluation.permutation_repeats=2"])
-    result = run_evaluation(cfg, model, splits, tmp_path, history=fitted.history)
+    result = evaluate(cfg, tmp_path, model, splits, history=fitted.history)
     for split in ("train", "val", "test"):
         assert {"mae", "rmse", "r2", "mse"} <= set(result[split])
     assert result["test"]["rmse"] < 3.0 and result["test"]["r2"] > 0.6

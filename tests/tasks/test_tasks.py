@@ -48,7 +48,7 @@ def test_head_output_is_float32(task, units, name, policy):
     """Each head ends in a float32 layer of the task's width, whatever the precision policy."""
     keras.mixed_precision.set_global_policy(policy)
     cfg = load_config(None, ["model.name=mlp", f"task.name={task}"])
-    model = build_model(cfg, _spec(task))
+    model = build_model(cfg.model, _spec(task))
     out = model(np.zeros((4, 3), np.float32))
     assert model.layers[-1].name == name
     assert tuple(out.shape) == (4, units) and out.dtype == "float32"
@@ -57,7 +57,7 @@ def test_head_output_is_float32(task, units, name, policy):
 def test_regression_head_predicts_in_label_units():
     """A zero network predicts the train label mean: the rescale maps unit scale to units."""
     cfg = load_config(None, ["model.name=mlp", "model.depth=0", "task.name=regression"])
-    model = build_model(cfg, _spec("regression"))
+    model = build_model(cfg.model, _spec("regression"))
     model.set_weights([np.zeros_like(w) for w in model.get_weights()])
     np.testing.assert_allclose(model.predict(np.ones((2, 3), np.float32), verbose=0), 10.0)
 

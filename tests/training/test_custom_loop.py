@@ -22,8 +22,9 @@ def trained(cfg, use_loop: bool):
     keras.utils.set_random_seed(cfg.seed)
     train, val = config_dataset(cfg, "train"), config_dataset(cfg, "val")
     steps = int(train.cardinality())
-    model = build_model(cfg.model, load_splits(cfg).spec)
-    compile_model(cfg, model, steps)
+    spec = load_splits(cfg).spec
+    model = build_model(cfg.model, spec)
+    compile_model(cfg, model, spec.task, steps)
     csv = keras.callbacks.CSVLogger("/dev/null")  # any Keras callback runs in both
     if use_loop:
         history = fit_distributed(tf.distribute.get_strategy(), model, config_reader(cfg),

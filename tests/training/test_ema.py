@@ -86,8 +86,9 @@ def test_custom_loop_keeps_the_ema_weights_of_the_best_epoch(tmp_path):
     cfg = load_config(None, OVERRIDES)
     keras.utils.set_random_seed(cfg.seed)
     steps = int(config_dataset(cfg, "train").cardinality())
-    model = build_model(cfg.model, load_splits(cfg).spec)
-    compile_model(cfg, model, steps)
+    spec = load_splits(cfg).spec
+    model = build_model(cfg.model, spec)
+    compile_model(cfg, model, spec.task, steps)
     recorder = AverageRecorder()
     callbacks = [recorder, *build_callbacks(cfg.train, tmp_path, examples_per_epoch=steps)]
     fit_distributed(tf.distribute.get_strategy(), model, config_reader(cfg), steps,
