@@ -209,7 +209,7 @@ class TrainConfig:
     ema_momentum: float = field(default=0.99, metadata=num_range(0.0, 0.99999))
     early_stopping_patience: int = field(default=8, metadata=num_range(0, 100_000))  # 0 = off
     monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
-    # TensorBoard weight histograms every n epochs (0 = off); ~5 ms each for the default CNN.
+    # TensorBoard weight histograms every n epochs (0 = off); each costs time per epoch.
     # Pipeline: they only read the weights.
     histogram_freq: int = field(default=5, metadata=num_range(0, 100_000, effect="pipeline"))
     # Loss blow-up guard (training/blowup.py): a NaN/inf batch loss, or an epoch loss above

@@ -73,7 +73,7 @@ def shuffled_batches(blocks: tf.data.Dataset, seed: int, batch: int,
     def permute(index: tf.Tensor, block):
         # The first block of a pass counts the counter up; every block reads the pass number.
         # (Arithmetic, not tf.cond: a cond re-instantiated its branches with every iterator,
-        # 17 ms per epoch here.)
+        # a cost paid every epoch.)
         epoch = counter.assign_add(tf.cast(tf.equal(index, 0), tf.int64)) - 1
         size = tf.shape(tf.nest.flatten(block)[0])[0]
         key = tf.stack([tf.constant(seed, tf.int64), epoch * _BLOCKS_PER_PASS + index])
@@ -81,7 +81,7 @@ def shuffled_batches(blocks: tf.data.Dataset, seed: int, batch: int,
         return tf.nest.map_structure(lambda t: tf.gather(t, order), block)
 
     # A sequential map (blocks in order) and no nested dataset per pass: a flat_map over
-    # passes re-instantiated its inner functions every epoch (~50 ms per pass here).
+    # passes re-instantiated its inner functions every epoch.
     shuffled = blocks.enumerate().map(permute).rebatch(batch)
     if examples is not None:  # rebatch hides the cardinality
         shuffled = shuffled.apply(tf.data.experimental.assert_cardinality(-(-examples // batch)))

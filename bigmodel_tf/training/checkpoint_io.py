@@ -71,8 +71,8 @@ class BackgroundWriter:
 class VariableReader:
     """Host (NumPy) copies of a fixed list of variables, read by one compiled call.
 
-    Reading 30 variables one by one costs 5 ms of op dispatch on this machine; one
-    ``tf.function`` returning them all costs 1 ms. The arrays are copies: training may
+    Reading variables one by one costs an eager op dispatch each; one ``tf.function``
+    returning them all costs one call. The arrays are copies: training may
     change the variables right after.
     """
 

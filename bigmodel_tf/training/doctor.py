@@ -34,8 +34,8 @@ from bigmodel_tf.training.workers import usable_cores, worker_role
 log = logging.getLogger("bigmodel_tf.training")
 
 # /proc/cpuinfo flags of CPUs with fast bfloat16 matrix arithmetic (oneDNN). float16 has
-# no fast CPU path in TensorFlow: measured here, a CNN trained >100x slower in
-# mixed_float16 than in mixed_bfloat16, although this CPU has AVX512_FP16.
+# no fast CPU path in TensorFlow: a CNN trains far slower in mixed_float16 than in
+# mixed_bfloat16, even on CPUs with AVX512_FP16 (README, Performance: design measurements).
 BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 
 

@@ -100,7 +100,7 @@ def fit_inputs(train_ds, val_ds=None) -> dict:
     """``model.fit``'s data arguments: each split repeated, with its batches per pass.
 
     Keras then keeps one iterator per split for the whole fit instead of building one per
-    epoch (12 ms of every digits epoch went to that), and the prefetch runs on into the
+    epoch (a fixed cost of every epoch), and the prefetch runs on into the
     next epoch. A pass is still one epoch, with its own order (data/order.py counts
     passes). A split whose size tf.data cannot tell is passed as it is.
     """

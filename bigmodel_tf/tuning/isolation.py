@@ -1,8 +1,8 @@
 """Trial isolation: each trial leaves nothing behind in the tuner's process.
 
-KerasTuner's memory grows across trials (keras-team/keras-tuner#873). Measured here
-(TF 2.21, Keras 3.15): ``clear_session`` + ``gc.collect`` alone still leaked ~9 MB per
-digits trial (~3.5 MB per tiny model), and the retained objects are the graphs of the
+KerasTuner's memory grows across trials (keras-team/keras-tuner#873). With TF 2.21 and
+Keras 3.15, ``clear_session`` + ``gc.collect`` alone still leak memory with every trial
+(README, Performance: design measurements), and the retained objects are the graphs of the
 traced train step, kept alive by TensorFlow's global gradient registry: every trace of a
 ``tf.custom_gradient`` function registers a uniquely named ``CustomGradient-N`` entry that
 is never removed. Dropping the entries a trial added, then clearing the Keras session and
