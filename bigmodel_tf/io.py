@@ -1,8 +1,10 @@
 """Crash-safe writes and owned output folders: the package's one I/O module.
 
-**Files.** ``atomic_write`` writes a temporary file beside the target, fsyncs it, renames
-it over the target (``os.replace``) and fsyncs the folder: the target is always the
-complete old or the complete new content, after a kill or a power cut alike.
+**Files.** ``atomic_write`` (bytes or text) and ``atomic_file`` (a temporary path for a
+library that writes by file name) write beside the target, fsync the file, rename it over
+the target (``os.replace``) and fsync the folder: the target is always the complete old
+or the complete new content, after a kill or a power cut alike. Every file the package
+writes into a run goes through one of them.
 
 **Folders replaced as a whole** (compress's ``tflite/`` and ``RUN/compression/``). The
 result's name is a symbolic link to a hidden sibling version folder::
@@ -55,21 +57,33 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a synced temporary file and a rename."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for a writer that takes a file name (Keras' save,
+    matplotlib's savefig, plot_model); when the block ends without an error the file is
+    fsynced, renamed over ``path`` and the folder fsynced, else it is removed.
+
+    The temporary name keeps the target's suffix (Keras and plot_model read the format
+    from it) and carries this process's id, so concurrent writers never share it.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    return path
+
+
+def atomic_write(path: str | Path, data: bytes | str) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically (``atomic_file``)."""
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
 
 
 def write_json(path: str | Path, content: Any) -> Path:

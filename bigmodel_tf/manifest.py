@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, config_hash, library_versions
 from bigmodel_tf.errors import ArtifactError
-from bigmodel_tf.io import OWNER_MARKER
+from bigmodel_tf.io import OWNER_MARKER, write_json
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -96,10 +95,7 @@ def write_manifest(
     }
     if data is not None:
         manifest["data"] = data
-    tmp = folder / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_json(path, manifest)
 
 
 def _check(folder: Path, name: str, expected: dict) -> None:

@@ -7,10 +7,11 @@ notebooks alike. ``save_figure`` writes a PNG atomically (temporary file, then r
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from matplotlib.figure import Figure
+
+from bigmodel_tf.io import atomic_file
 
 DPI = 110
 COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
@@ -24,9 +25,8 @@ def new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as a PNG to ``path`` (atomically) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, format="png", dpi=DPI)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
     return path
 
 

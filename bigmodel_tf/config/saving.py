@@ -17,6 +17,7 @@ import yaml
 
 from bigmodel_tf.config.effects import RUN_EFFECTS, keys_with, select
 from bigmodel_tf.config.experiment import ExperimentConfig
+from bigmodel_tf.io import atomic_write
 from bigmodel_tf.plugins import path_name
 
 
@@ -61,6 +62,4 @@ def save_config(cfg: ExperimentConfig, path: str | Path) -> None:
     """Write the resolved config plus library versions as YAML (atomically)."""
     path = Path(path)
     content = {**to_dict(cfg), "versions": library_versions()}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, yaml.safe_dump(content, sort_keys=False))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bigmodel_tf.io import write_json
+
 
 @dataclass
 class DataSpec:
@@ -58,9 +60,7 @@ class DataSpec:
     def save(self, path: str | Path) -> None:
         """Write the spec as JSON (atomically)."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_json(path, dataclasses.asdict(self))
 
     @classmethod
     def load(cls, path: str | Path) -> DataSpec:

@@ -21,6 +21,7 @@ import yaml
 from bigmodel_tf.compat import warm_keras_saving
 from bigmodel_tf.config import NOT_RUN_EFFECTS, ExperimentConfig, differences, run_name, to_dict
 from bigmodel_tf.errors import RunDirError
+from bigmodel_tf.io import atomic_file
 from bigmodel_tf.run_lock import LOCK_FILE, lock_run_dir
 
 RUNS_ROOT = Path("runs")
@@ -86,7 +87,6 @@ def _move_aside(run_dir: Path) -> Path:
 def save_model(model, path: Path) -> None:
     """Save a Keras model in the .keras format atomically."""
     warm_keras_saving()
-    tmp = path.with_name(f".tmp-{path.name}")
-    model.save(str(tmp))
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        model.save(str(tmp))
 

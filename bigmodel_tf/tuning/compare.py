@@ -16,8 +16,9 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from bigmodel_tf.config import ExperimentConfig, TuneConfig
+from bigmodel_tf.io import atomic_file, atomic_write
 from bigmodel_tf.training.run_dir import RUNS_ROOT
-from bigmodel_tf.tuning.results import csv_text, markdown_table, replace_file
+from bigmodel_tf.tuning.results import csv_text, markdown_table
 from bigmodel_tf.tuning.search import run_search, tune_hash
 from bigmodel_tf.tuning.settings import direction
 
@@ -84,7 +85,8 @@ def _plot(results: dict[str, list[dict]], tune: TuneConfig, path: Path) -> None:
     ax.set(xlabel="trial", ylabel=f"best {tune.objective}", title="search algorithms")
     ax.legend()
     fig.tight_layout()
-    replace_file(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
 
 
 def run_compare(cfg: ExperimentConfig, algorithms: list[str], compare_dir: Path,
@@ -96,13 +98,12 @@ def run_compare(cfg: ExperimentConfig, algorithms: list[str], compare_dir: Path,
                                                                      algorithm=algorithm))
         results[algorithm] = run_search(algo_cfg, compare_dir / algorithm, fresh=fresh).rows
     summary = summarize(results, direction(cfg.tune) == "max")
-    replace_file(compare_dir / "compare.csv",
-                  lambda tmp: tmp.write_text(csv_text(summary), encoding="utf-8"))
+    atomic_write(compare_dir / "compare.csv", csv_text(summary))
     t = cfg.tune
     text = (f"# Search algorithms compared\n\nSame space, seed {cfg.seed}, budget "
             f"{t.max_trials} trials of up to {t.max_epochs} epochs; objective {t.objective} "
             f"({direction(t)}). The target is the best value every algorithm reached.\n\n"
             + markdown_table(summary))
-    replace_file(compare_dir / "compare.md", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(compare_dir / "compare.md", text)
     _plot(results, t, compare_dir / "compare.png")
     return summary

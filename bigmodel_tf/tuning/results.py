@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import statistics
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from keras_tuner.engine.trial import TrialStatus
 from matplotlib.figure import Figure
 
 from bigmodel_tf.config import ExperimentConfig, TuneConfig, save_config, with_changes
+from bigmodel_tf.io import atomic_file, atomic_write
 from bigmodel_tf.tuning.settings import direction
 from bigmodel_tf.tuning.tuner import trial_changes
 
@@ -65,13 +65,6 @@ def best_row(tune: TuneConfig, rows: list[dict]) -> dict | None:
 def _table(rows: list[dict]) -> list[dict]:
     """Rows without the raw values mapping (the table's columns)."""
     return [{k: v for k, v in row.items() if k != "values"} for row in rows]
-
-
-def replace_file(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file into place."""
-    tmp = path.with_name(f".tmp-{path.name}")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def csv_text(rows: list[dict]) -> str:
@@ -145,7 +138,8 @@ def plot_objective(tune: TuneConfig, rows: list[dict], path: Path) -> None:
     ax.set(xlabel="trial", ylabel=tune.objective, title=f"{tune.algorithm} search")
     ax.legend()
     fig.tight_layout()
-    replace_file(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
 
 
 def write_results(cfg: ExperimentConfig, search_dir: Path, oracle) -> list[dict]:
@@ -154,10 +148,8 @@ def write_results(cfg: ExperimentConfig, search_dir: Path, oracle) -> list[dict]
     if not rows:
         return rows
     best = best_row(cfg.tune, rows)
-    replace_file(search_dir / "results.csv",
-                  lambda tmp: tmp.write_text(csv_text(_table(rows)), encoding="utf-8"))
-    replace_file(search_dir / "results.md",
-                  lambda tmp: tmp.write_text(_markdown(cfg.tune, rows, best), encoding="utf-8"))
+    atomic_write(search_dir / "results.csv", csv_text(_table(rows)))
+    atomic_write(search_dir / "results.md", _markdown(cfg.tune, rows, best))
     plot_objective(cfg.tune, rows, search_dir / "objective.png")
     if best:
         save_config(best_config(cfg, best["values"]), search_dir / "best_config.yaml")

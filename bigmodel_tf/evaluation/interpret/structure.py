@@ -7,10 +7,11 @@ CI installs it); without them only the text summary is written, and the reason i
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import keras
+
+from bigmodel_tf.io import atomic_file, atomic_write
 
 log = logging.getLogger("bigmodel_tf.evaluation")
 
@@ -26,17 +27,16 @@ def model_structure(model, plots_dir: Path, run_dir: Path) -> dict:
     """Write run_dir/model_summary.txt and, where Graphviz exists, plots/model.png."""
     text = summary_text(model)
     summary_path = run_dir / "model_summary.txt"
-    summary_path.write_text(text + "\n", encoding="utf-8")
+    atomic_write(summary_path, text + "\n")
     result = {"summary": summary_path.name, "image": None, "reason": None}
     target = plots_dir / "model.png"
     plots_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".tmp-{target.name}")  # written whole, then renamed
     try:
-        keras.utils.plot_model(
-            model, to_file=str(tmp), show_shapes=True, show_layer_names=True,
-            show_layer_activations=True, dpi=80, rankdir="TB",
-        )
-        os.replace(tmp, target)
+        with atomic_file(target) as tmp:
+            keras.utils.plot_model(
+                model, to_file=str(tmp), show_shapes=True, show_layer_names=True,
+                show_layer_activations=True, dpi=80, rankdir="TB",
+            )
         result["image"] = f"{plots_dir.name}/{target.name}"
     except (ImportError, OSError) as exc:  # no pydot or no Graphviz `dot` on this machine
         result["reason"] = str(exc).splitlines()[0]
