@@ -27,7 +27,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, config_hash, library_versions
+from bigmodel_tf.config import library_versions
 from bigmodel_tf.errors import ArtifactError
 from bigmodel_tf.io import OWNER_MARKER, write_json
 
@@ -73,10 +73,13 @@ def read_manifest(folder: Path) -> dict:
 
 
 def write_manifest(
-    folder: str | Path, cfg: ExperimentConfig | None, files: list[str] | None = None,
+    folder: str | Path, config_hash: str | None, files: list[str] | None = None,
     data: dict | None = None,
 ) -> Path:
     """List ``files`` (relative to ``folder``; None = every file under it) in its manifest.
+
+    ``config_hash`` is the hash of the config the files were made with (``config.config_hash``;
+    None when there is none).
 
     Entries of other files already listed are kept, so artifacts added later to the same
     folder extend the manifest. ``data`` is the fingerprint of the training data
@@ -89,7 +92,7 @@ def write_manifest(
     listed.update({name: _entry(folder / name) for name in names})
     manifest = {
         "format": FORMAT,
-        "config_hash": config_hash(cfg) if cfg is not None else None,
+        "config_hash": config_hash,
         "versions": library_versions(),
         "files": dict(sorted(listed.items())),
     }

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import CompressionError
 from bigmodel_tf.models import build_model
@@ -76,10 +76,10 @@ def check_same_outputs(a, b, x: np.ndarray, what: str) -> None:
         )
 
 
-def _copy(source, cfg: ExperimentConfig, spec: DataSpec, keras_module, x: np.ndarray, what):
-    """Rebuild ``cfg``'s model in ``keras_module`` (float32) with ``source``'s weights."""
+def _copy(source, model_cfg: ModelConfig, spec: DataSpec, keras_module, x: np.ndarray, what):
+    """Rebuild the ``model_cfg`` model in ``keras_module`` (float32) with ``source``'s weights."""
     with float32_policy():
-        target = build_model(cfg.model, spec, keras=keras_module)
+        target = build_model(model_cfg, spec, keras=keras_module)
     weights = source.get_weights()
     if [w.shape for w in weights] != [w.shape for w in target.get_weights()]:
         raise CompressionError(
@@ -91,11 +91,11 @@ def _copy(source, cfg: ExperimentConfig, spec: DataSpec, keras_module, x: np.nda
     return target
 
 
-def float32_copy(model, cfg: ExperimentConfig, spec: DataSpec, x: np.ndarray) -> keras.Model:
-    """A float32 Keras 3 copy of ``model`` (a Keras 3 or tf_keras model of ``cfg``)."""
-    return _copy(model, cfg, spec, keras, x, "copy to a float32 Keras 3 model")
+def float32_copy(model, model_cfg: ModelConfig, spec: DataSpec, x: np.ndarray) -> keras.Model:
+    """A float32 Keras 3 copy of ``model`` (a Keras 3 or tf_keras model of ``model_cfg``)."""
+    return _copy(model, model_cfg, spec, keras, x, "copy to a float32 Keras 3 model")
 
 
-def to_tf_keras(model: keras.Model, cfg: ExperimentConfig, spec: DataSpec, x: np.ndarray):
+def to_tf_keras(model: keras.Model, model_cfg: ModelConfig, spec: DataSpec, x: np.ndarray):
     """The same model rebuilt in tf_keras (float32) with ``model``'s weights, for TF-MOT."""
-    return _copy(model, cfg, spec, tf_keras, x, "copy to tf_keras")
+    return _copy(model, model_cfg, spec, tf_keras, x, "copy to tf_keras")

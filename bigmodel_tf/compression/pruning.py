@@ -1,6 +1,6 @@
 """Magnitude pruning with TF-MOT on the tf_keras copy of a trained model.
 
-Reads ``cfg.compression`` (schedule, target sparsity, M:N structure, XNNPACK policy, layers
+Reads the compression section (schedule, target sparsity, M:N structure, XNNPACK policy, layers
 to leave dense, fine-tuning length) and the train/val pipelines; returns the stripped
 pruned tf_keras model and the achieved sparsity of every pruned weight.
 
@@ -23,8 +23,8 @@ import numpy as np
 import tf_keras
 
 from bigmodel_tf.compression.bridge import tfmot
-from bigmodel_tf.compression.finetune import finetune, steps_per_epoch
-from bigmodel_tf.config import CompressionConfig, ExperimentConfig
+from bigmodel_tf.compression.finetune import FinetuneInputs, finetune, steps_per_epoch
+from bigmodel_tf.config import CompressionConfig
 from bigmodel_tf.errors import CompressionError
 
 log = logging.getLogger("bigmodel_tf.compression")
@@ -192,11 +192,10 @@ def weight_sparsity(model, names: list[str]) -> dict[str, float]:
     return {name: float(np.mean(values[name].numpy() == 0)) for name in names}
 
 
-def prune(model, cfg: ExperimentConfig, log_dir: Path) -> PruneResult:
-    """Prune and fine-tune a tf_keras model as ``cfg.compression`` says; strip the wrappers."""
-    c = cfg.compression
+def prune(model, c: CompressionConfig, inputs: FinetuneInputs, log_dir: Path) -> PruneResult:
+    """Prune a tf_keras model as ``c`` says, fine-tuned on ``inputs``; strip the wrappers."""
     sparsity_api = tfmot().sparsity.keras
-    total = steps_per_epoch(cfg) * c.finetune_epochs
+    total = steps_per_epoch(inputs) * c.finetune_epochs
     begin, end = schedule_steps(c, total)
     wrapped, pruned_layers, left_dense = wrap_for_pruning(model, c, _schedule(c, begin, end))
     log.info("pruning %d layers to %s sparsity over fine-tuning steps %d..%d of %d",
@@ -205,7 +204,8 @@ def prune(model, cfg: ExperimentConfig, log_dir: Path) -> PruneResult:
     # Keep the best epoch among those that end at the final sparsity (step >= end).
     final_epoch = max(math.ceil(max(end, begin) / (total // c.finetune_epochs)) - 1, 0)
     try:
-        history = finetune(wrapped, cfg, c.finetune_epochs, callbacks, keep_best_from=final_epoch)
+        history = finetune(wrapped, inputs, c.learning_rate, c.finetune_epochs, callbacks,
+                           keep_best_from=final_epoch)
     except (ValueError, TypeError) as exc:
         raise layer_error(exc, model, "prune") from None
     stripped = sparsity_api.strip_pruning(wrapped)

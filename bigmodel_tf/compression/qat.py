@@ -1,7 +1,8 @@
 """Quantization-aware training (QAT) with TF-MOT, optionally preserving pruned zeros (PQAT).
 
-Reads ``cfg.compression`` (qat_epochs, leave_dense) and the train/val pipelines; returns
-the fine-tuned tf_keras QAT model, which the TFLite converter turns into an int8 model.
+Reads the compression section (qat_epochs, leave_dense, learning_rate) and the train/val
+pipelines; returns the fine-tuned tf_keras QAT model, which the TFLite converter turns
+into an int8 model.
 
 ``quantize_model`` refuses a whole model with one unsupported layer (the input
 ``Normalization``, ``Resizing``, ``LayerNormalization``, ``MultiHeadAttention``, custom
@@ -24,9 +25,9 @@ from dataclasses import dataclass, field
 import tf_keras
 
 from bigmodel_tf.compression.bridge import tfmot
-from bigmodel_tf.compression.finetune import finetune
+from bigmodel_tf.compression.finetune import FinetuneInputs, finetune
 from bigmodel_tf.compression.pruning import layer_error
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import CompressionConfig
 
 log = logging.getLogger("bigmodel_tf.compression")
 
@@ -95,14 +96,17 @@ def prune_preserving_scheme():
     return PrunePreservingScheme()
 
 
-def quantize_aware(model, cfg: ExperimentConfig, preserve_sparsity: bool = False) -> QatResult:
-    """QAT (or PQAT with ``preserve_sparsity``) of a float32 tf_keras model, fine-tuned."""
+def quantize_aware(
+    model, c: CompressionConfig, inputs: FinetuneInputs, preserve_sparsity: bool = False
+) -> QatResult:
+    """QAT (or PQAT with ``preserve_sparsity``) of a float32 tf_keras model, fine-tuned on
+    ``inputs`` for ``c.qat_epochs``."""
     api = tfmot()
     if preserve_sparsity:
         scheme = prune_preserving_scheme()
     else:
         scheme = api.quantization.keras.default_8bit.Default8BitQuantizeScheme()
-    annotated, float_layers = annotate(model, cfg.compression.leave_dense, scheme)
+    annotated, float_layers = annotate(model, c.leave_dense, scheme)
     try:
         with api.quantization.keras.quantize_scope():
             qat_model = api.quantization.keras.quantize_apply(annotated, scheme=scheme)
@@ -111,7 +115,7 @@ def quantize_aware(model, cfg: ExperimentConfig, preserve_sparsity: bool = False
     log.info("%s: %d layers stay float (%s)", "PQAT" if preserve_sparsity else "QAT",
              len(float_layers), ", ".join(float_layers) or "none")
     try:
-        history = finetune(qat_model, cfg, cfg.compression.qat_epochs, callbacks=[])
+        history = finetune(qat_model, inputs, c.learning_rate, c.qat_epochs, callbacks=[])
     except (ValueError, TypeError) as exc:
         raise layer_error(exc, model, "quantize") from None
     return QatResult(qat_model, float_layers, history)

@@ -32,6 +32,7 @@ import tf_keras
 
 from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.compression.bridge import float32_copy, to_tf_keras
+from bigmodel_tf.compression.finetune import FinetuneInputs
 from bigmodel_tf.compression.pruning import prune, weight_sparsity
 from bigmodel_tf.compression.qat import quantize_aware
 from bigmodel_tf.compression.report import write_reports
@@ -40,7 +41,14 @@ from bigmodel_tf.compression.tflite_convert import (
     representative_examples,
     write_saved_model,
 )
-from bigmodel_tf.config import ExperimentConfig, export_name, to_dict
+from bigmodel_tf.config import (
+    CompressionConfig,
+    ExperimentConfig,
+    ModelConfig,
+    config_hash,
+    export_name,
+    to_dict,
+)
 from bigmodel_tf.data import load_splits, with_run_cache
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export import export_serving_model
@@ -82,35 +90,45 @@ def _reference(base: keras.Model, run_dir: Path, report_dir: Path, x, y, spec) -
     }
 
 
-def _compress_models(cfg: ExperimentConfig, base, spec, probe, report_dir: Path, report: dict):
-    """Prune / QAT / PQAT as configured; return {source: (model, quantizations)}."""
-    c = cfg.compression
+def _compress_models(
+    c: CompressionConfig, model_cfg: ModelConfig, inputs: FinetuneInputs, base, spec, probe,
+    report_dir: Path, report: dict,
+):
+    """Prune / QAT / PQAT as ``c`` says; return {source: (model, quantizations)}."""
     sources = {"base": (base, list(c.variants))}
     if c.prune:
-        result = prune(to_tf_keras(base, cfg, spec, probe), cfg, report_dir / "tensorboard")
-        pruned = float32_copy(result.model, cfg, spec, probe)
+        legacy = to_tf_keras(base, model_cfg, spec, probe)
+        result = prune(legacy, c, inputs, report_dir / "tensorboard")
+        pruned = float32_copy(result.model, model_cfg, spec, probe)
         pruned.save(str(report_dir / "pruned.keras"))
         sources["pruned"] = (pruned, list(c.variants))
         report["pruning"] = {"schedule": result.schedule, "sparsity": result.sparsity,
                              "left_dense": result.left_dense, "history": result.history}
     if c.qat:
-        qat = quantize_aware(to_tf_keras(base, cfg, spec, probe), cfg)
+        qat = quantize_aware(to_tf_keras(base, model_cfg, spec, probe), c, inputs)
         sources["qat"] = (qat.model, ["int8"])
         report["qat"] = {"float_layers": qat.float_layers, "history": qat.history}
     if c.pqat:
-        pqat = quantize_aware(result.model, cfg, preserve_sparsity=True)
+        pqat = quantize_aware(result.model, c, inputs, preserve_sparsity=True)
         sources["pqat"] = (pqat.model, ["int8"])
         report["pqat"] = {"float_layers": pqat.float_layers, "history": pqat.history,
                           "sparsity": weight_sparsity(pqat.model, list(result.sparsity))}
     return sources
 
 
-def _variants(cfg, sources: dict, spec: DataSpec, test, out_dir: Path, report: dict) -> dict:
-    """Convert every source to its quantizations, run each in LiteRT; {variant: entry}."""
-    c = cfg.compression
+def _variants(
+    c: CompressionConfig, inputs: FinetuneInputs, sources: dict, spec: DataSpec, test,
+    out_dir: Path, report: dict,
+) -> dict:
+    """Convert every source to its quantizations, run each in LiteRT; {variant: entry}.
+
+    Int8 variants of sources not trained quantization-aware are calibrated on examples of
+    ``inputs``' train pipeline.
+    """
     needs_int8 = any("int8" in quantizations for source, (_, quantizations) in sources.items()
                      if source not in QUANTIZATION_AWARE)
-    examples = representative_examples(cfg) if needs_int8 else None
+    examples = (representative_examples(inputs.read("train"), c.representative_examples)
+                if needs_int8 else None)
     weights_bytes = report["reference"]["bytes"]
     task = get_task(spec.task)
     entries = {}
@@ -163,7 +181,8 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     run.check_data(cfg.data, splits.spec)
     test = splits.test
     probe = test.x[:PROBE_EXAMPLES]
-    base = float32_copy(model, cfg, spec, probe)
+    base = float32_copy(model, cfg.model, spec, probe)
+    inputs = FinetuneInputs(splits, cfg.data, cfg.seed, cfg.train, cfg.task)
 
     with staging_dir(tflite_dir, KIND) as tflite_tmp, staging_dir(report_dir, KIND) as report_tmp:
         report = {
@@ -173,16 +192,19 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
             "config": to_dict(cfg.compression),
             "reference": _reference(base, run_dir, report_tmp, test.x, test.y, spec),
         }
-        sources = _compress_models(cfg, base, spec, probe, report_tmp, report)
-        report["variants"] = _variants(cfg, sources, spec, test, tflite_tmp, report)
+        sources = _compress_models(cfg.compression, cfg.model, inputs, base, spec, probe,
+                                   report_tmp, report)
+        report["variants"] = _variants(cfg.compression, inputs, sources, spec, test, tflite_tmp,
+                                       report)
         write_reports(report, tflite_tmp, report_tmp)
-        write_manifest(tflite_tmp, cfg)  # sha256 of every .tflite file and compression.json
+        # sha256 of every .tflite file and compression.json
+        write_manifest(tflite_tmp, config_hash(cfg))
         publish_dir(tflite_tmp, tflite_dir)
         publish_dir(report_tmp, report_dir)
     pruned_export = None
     if cfg.compression.export_pruned and "pruned" in sources:
         pruned_export = export_serving_model(
             sources["pruned"][0], spec, cfg.export.dir, f"{export_name(cfg)}_pruned",
-            test.x[: cfg.export.warmup_examples], cfg,
+            test.x[: cfg.export.warmup_examples], config_hash(cfg),
         )
     return CompressResult(report, tflite_dir, report_dir, pruned_export)

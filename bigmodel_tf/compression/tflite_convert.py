@@ -1,8 +1,8 @@
 """Post-training quantization: a model -> SavedModel -> TFLite flatbuffer, per variant.
 
-Reads the model (Keras 3, or a tf_keras QAT model), ``cfg.compression`` (int8 inputs and
-outputs, float fallback, representative examples) and the train pipeline (representative
-data); returns the ``.tflite`` bytes. Keras 3 models go through
+Reads the model (Keras 3, or a tf_keras QAT model), the compression section (int8 inputs
+and outputs, float fallback) and examples of the train pipeline (representative data);
+returns the ``.tflite`` bytes. Keras 3 models go through
 ``model.export(format="tf_saved_model")`` and ``TFLiteConverter.from_saved_model``
 (``from_keras_model`` is unreliable on Keras 3, docs/architecture.md); tf_keras models through
 ``tf.saved_model.save`` with an explicit signature.
@@ -25,8 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bigmodel_tf.config import CompressionConfig, ExperimentConfig
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.config import CompressionConfig
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import CompressionError
 
@@ -42,10 +41,9 @@ def write_saved_model(model, spec: DataSpec, path: Path) -> None:
     tf.saved_model.save(model, str(path), signatures=serve.get_concrete_function())
 
 
-def representative_examples(cfg: ExperimentConfig) -> np.ndarray:
-    """``compression.representative_examples`` raw float32 examples from the train pipeline."""
-    train = build_dataset(load_splits(cfg), "train", cfg.data, cfg.seed, cfg.data.batch_size)
-    batches = train.unbatch().take(cfg.compression.representative_examples)
+def representative_examples(train: tf.data.Dataset, count: int) -> np.ndarray:
+    """The first ``count`` raw float32 examples of the (batched) train pipeline ``train``."""
+    batches = train.unbatch().take(count)
     return np.stack([np.asarray(x, dtype=np.float32) for x, *_ in batches.as_numpy_iterator()])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, export_name
+from bigmodel_tf.config import ExperimentConfig, config_hash, export_name
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.export.saved_model import export_serving_model
 from bigmodel_tf.finished_run import RunDir
@@ -21,4 +21,5 @@ def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
     warmup = splits.test.x[: cfg.export.warmup_examples]
-    return export_serving_model(model, run.spec, cfg.export.dir, export_name(cfg), warmup, cfg)
+    return export_serving_model(model, run.spec, cfg.export.dir, export_name(cfg), warmup,
+                                config_hash(cfg))

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from bigmodel_tf.config import ExperimentConfig, export_name
+from bigmodel_tf.config import ExperimentConfig, config_hash, export_name
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export.client import SIGNATURE_NAME
 from bigmodel_tf.export.warmup import write_warmup_file
@@ -95,13 +95,14 @@ def export_serving_model(
     export_dir: str | Path,
     name: str,
     warmup_inputs: np.ndarray | None = None,
-    cfg: ExperimentConfig | None = None,
+    config_hash: str | None = None,
 ) -> Path:
     """Export ``model`` as version N+1 of ``<export_dir>/<name>`` and return the version path.
 
     ``warmup_inputs`` (raw examples, [n, *input_shape]) become the warm-up requests; with
     None or no examples, no warm-up file is written. The version's ``manifest.json`` lists
-    the sha256 of every file, with ``cfg``'s hash and the library versions (manifest.py).
+    the sha256 of every file, with ``config_hash`` (the hash of the model's config) and the
+    library versions (manifest.py).
     """
     base = Path(export_dir) / name
     base.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,7 @@ def export_serving_model(
         write_saved_model(model, spec, tmp)
         if warmup_inputs is not None and len(warmup_inputs):
             write_warmup_file(tmp, warmup_inputs, name, spec)
-        write_manifest(tmp, cfg)
+        write_manifest(tmp, config_hash)
         return _publish(tmp, base)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -132,7 +133,8 @@ def export(
     if not cfg.export.enabled:
         return None
     warmup = None if examples is None else np.asarray(examples)[: cfg.export.warmup_examples]
-    path = export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup, cfg)
+    path = export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup,
+                                config_hash(cfg))
     log.info("exported the model of %s to %s", run_dir, path)
     return path
 

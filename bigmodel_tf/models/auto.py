@@ -43,9 +43,9 @@ REGRESSION: dict[str, Any] = {
 }
 
 
-def _value(cfg: ExperimentConfig, key: str) -> Any:
-    """The value of a dotted config key."""
-    return reduce(getattr, key.split("."), cfg)
+def _value(tree: object, key: str) -> Any:
+    """The value at a dotted attribute path of ``tree`` ("train.epochs" of a config)."""
+    return reduce(getattr, key.split("."), tree)
 
 
 def train_examples(spec: DataSpec) -> int | None:

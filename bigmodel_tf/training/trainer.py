@@ -22,7 +22,7 @@ from pathlib import Path
 
 import keras
 
-from bigmodel_tf.config import ExperimentConfig, save_config
+from bigmodel_tf.config import ExperimentConfig, config_hash, save_config
 from bigmodel_tf.data import Splits, build_dataset, load_splits, with_run_cache
 from bigmodel_tf.data.fingerprint import data_fingerprint
 from bigmodel_tf.manifest import write_manifest
@@ -68,11 +68,12 @@ def _epoch_rows(history_csv: Path) -> list[dict]:
     return [rows[e] for e in sorted(rows)]
 
 
-def _verbosity(cfg: ExperimentConfig) -> int:
-    """Keras verbosity: a progress bar on a terminal, one line per epoch otherwise."""
-    if cfg.train.verbose == "auto":
+def _verbosity(verbose: str | int) -> int:
+    """Keras verbosity of ``train.verbose``: for "auto", a progress bar on a terminal, one
+    line per epoch otherwise."""
+    if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
-    return cfg.train.verbose
+    return verbose
 
 
 def compile_model(cfg: ExperimentConfig, model: keras.Model, task_name: str,
@@ -159,19 +160,20 @@ def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
             if is_multi_worker(strategy):
                 # Keras 3's fit fails under this strategy (keras-team/keras#20585).
                 history = fit_distributed(strategy, model, read, steps, cfg.train.epochs,
-                                          callbacks, _verbosity(cfg))
+                                          callbacks, _verbosity(cfg.train.verbose))
                 model = local_copy(model)
             else:
                 history = model.fit(
                     **fit_inputs(train_ds, read("val") if one_replica else None),
                     epochs=cfg.train.epochs,
-                    callbacks=callbacks, verbose=_verbosity(cfg),
+                    callbacks=callbacks, verbose=_verbosity(cfg.train.verbose),
                     shuffle=False,  # the pipeline orders the data by (seed, epoch): data/order.py
                 )
         meter = next(c for c in callbacks if isinstance(c, ThroughputMeter))
         save_model(model, run_dir / "model.keras")
         # sha256 checked on load (loading.py, finished_run.py); config hash of config.yaml
-        write_manifest(run_dir, saved_cfg, ["model.keras", "data_spec.json", "history.csv"],
+        write_manifest(run_dir, config_hash(saved_cfg),
+                       ["model.keras", "data_spec.json", "history.csv"],
                        data=fingerprint)
     facts = {
         "epochs_run": len(_epoch_rows(run_dir / "history.csv")),

@@ -35,9 +35,9 @@ def test_round_trip_keeps_weights_and_predictions(overrides, make_cfg, small_mod
     """Keras 3 -> tf_keras -> Keras 3 gives back the same weights and probabilities."""
     cfg = make_cfg(*overrides)
     model, spec, x = small_model(cfg)
-    legacy = to_tf_keras(model, cfg, spec, x)
+    legacy = to_tf_keras(model, cfg.model, spec, x)
     assert isinstance(legacy, tf_keras.Model)
-    back = float32_copy(legacy, cfg, spec, x)
+    back = float32_copy(legacy, cfg.model, spec, x)
     assert isinstance(back, keras.Model)
     for a, b in zip(model.get_weights(), back.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -51,7 +51,7 @@ def test_mixed_precision_model_is_copied_to_float32(make_cfg, small_model):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")  # restored by tests/conftest
     model, spec, x = small_model(cfg)
     assert model.get_layer("conv_0").compute_dtype == "bfloat16"
-    copy = float32_copy(model, cfg, spec, x)
+    copy = float32_copy(model, cfg.model, spec, x)
     assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
     assert {layer.compute_dtype for layer in copy.layers} == {"float32"}
     for a, b in zip(model.get_weights(), copy.get_weights(), strict=True):
@@ -62,14 +62,14 @@ def test_a_model_of_another_config_is_refused(make_cfg, small_model):
     """Copying into a model built from a different config is a clear CompressionError."""
     model, spec, x = small_model(make_cfg())
     with pytest.raises(CompressionError, match="does not match the run's config"):
-        to_tf_keras(model, make_cfg("model.width=8"), spec, x)
+        to_tf_keras(model, make_cfg("model.width=8").model, spec, x)
 
 
 def test_differing_outputs_are_detected(make_cfg, small_model):
     """check_same_outputs raises when a copy does not compute what its source computes."""
     cfg = make_cfg()
     model, spec, x = small_model(cfg)
-    other = to_tf_keras(model, cfg, spec, x)
+    other = to_tf_keras(model, cfg.model, spec, x)
     other.set_weights([w * 1.5 for w in other.get_weights()])
     with pytest.raises(CompressionError, match="probabilities differ"):
         check_same_outputs(model, other, x, "copy")

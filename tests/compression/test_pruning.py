@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from bigmodel_tf.compression.bridge import float32_copy, to_tf_keras
+from bigmodel_tf.compression.finetune import FinetuneInputs
 from bigmodel_tf.compression.pruning import prune, schedule_steps
 from bigmodel_tf.config import CompressionConfig
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.errors import CompressionError
 
 SMALL_CNN = ("model.name=cnn", "model.width=8", "compression.finetune_epochs=2",
@@ -31,10 +33,16 @@ def test_schedule_outside_fine_tuning_is_refused(kwargs, total, key):
         schedule_steps(CompressionConfig(**kwargs), total)
 
 
+def finetune_inputs(cfg):
+    """The fine-tuning inputs of ``cfg``, as ``bigmodel compress`` builds them."""
+    return FinetuneInputs(load_splits(cfg), cfg.data, cfg.seed, cfg.train, cfg.task)
+
+
 def pruned(cfg, small_model, tmp_path):
     """Prune a small model with perturbed weights; return (result, spec, probe inputs)."""
     model, spec, x = small_model(cfg)
-    return prune(to_tf_keras(model, cfg, spec, x), cfg, tmp_path / "tb"), spec, x
+    legacy = to_tf_keras(model, cfg.model, spec, x)
+    return prune(legacy, cfg.compression, finetune_inputs(cfg), tmp_path / "tb"), spec, x
 
 
 def test_every_layer_reaches_the_target_sparsity(make_cfg, small_model, tmp_path):
@@ -46,7 +54,7 @@ def test_every_layer_reaches_the_target_sparsity(make_cfg, small_model, tmp_path
     for name, entry in result.sparsity.items():
         assert entry["target"] == 0.7
         assert abs(entry["achieved"] - 0.7) <= 1.0 / entry["size"], name
-    back = float32_copy(result.model, cfg, spec, x)
+    back = float32_copy(result.model, cfg.model, spec, x)
     kernels = {f"{layer.name}/kernel": layer.kernel.numpy() for layer in back.layers
                if hasattr(layer, "kernel")}
     for name, entry in result.sparsity.items():

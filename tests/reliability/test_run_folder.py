@@ -16,7 +16,7 @@ import keras
 import pytest
 
 from bigmodel_tf.cli import main
-from bigmodel_tf.config import load_config, save_config
+from bigmodel_tf.config import config_hash, load_config, save_config
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.run_lock import LOCK_FILE, lock_run_dir
@@ -49,7 +49,7 @@ def foreign_files(tmp_path_factory, iris_run):
     load_splits(wine).spec.save(where / "data_spec.json")
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
     other.save(where / "model.keras")
-    write_manifest(where, wine, ["model.keras"])
+    write_manifest(where, config_hash(wine), ["model.keras"])
     (where / "history.csv").write_text("epoch,loss\n0,1.5\n1,0.9\n")
     return {
         **{name: (where / name).read_bytes() for name in

@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from bigmodel_tf import manifest
+from bigmodel_tf.config import config_hash
 from bigmodel_tf.export import saved_model
 from bigmodel_tf.export.saved_model import export_serving_model
 from bigmodel_tf.manifest import verify_folder
@@ -30,7 +31,7 @@ class Crash(Exception):
 def test_a_failure_at_any_step_leaves_no_new_version(iris_model, iris_cfg, tmp_path,
                                                      monkeypatch, step):
     model, spec, x = iris_model
-    first = export_serving_model(model, spec, tmp_path, "iris", x[:2], iris_cfg)
+    first = export_serving_model(model, spec, tmp_path, "iris", x[:2], config_hash(iris_cfg))
     before = {p: p.stat().st_mtime_ns for p in first.rglob("*")}
 
     def crash(*args, **kwargs):
@@ -41,7 +42,7 @@ def test_a_failure_at_any_step_leaves_no_new_version(iris_model, iris_cfg, tmp_p
     else:
         monkeypatch.setattr(saved_model, step, crash)
     with pytest.raises(Crash):
-        export_serving_model(model, spec, tmp_path, "iris", x[:2], iris_cfg)
+        export_serving_model(model, spec, tmp_path, "iris", x[:2], config_hash(iris_cfg))
     assert versions(tmp_path / "iris") == ["1"]
     assert sorted(p.name for p in (tmp_path / "iris").iterdir()) == ["1"]  # no leftovers
     assert {p: p.stat().st_mtime_ns for p in first.rglob("*")} == before
@@ -53,7 +54,7 @@ def test_a_killed_export_leaves_the_complete_version_or_none(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal
         import keras
-        from bigmodel_tf.config import load_config
+        from bigmodel_tf.config import config_hash, load_config
         from bigmodel_tf.data import load_splits
         from bigmodel_tf.export import saved_model
         from bigmodel_tf.models import build_model
@@ -63,13 +64,13 @@ def test_a_killed_export_leaves_the_complete_version_or_none(tmp_path):
         model = build_model(cfg.model, splits.spec)
         write = saved_model.write_manifest
 
-        def write_then_die(folder, cfg):
-            write(folder, cfg)
+        def write_then_die(folder, hash_):
+            write(folder, hash_)
             os.kill(os.getpid(), signal.SIGKILL)  # after every file, before the rename
 
         saved_model.write_manifest = write_then_die
         saved_model.export_serving_model(model, splits.spec, {str(tmp_path)!r}, "iris",
-                                         splits.test.x[:2], cfg)
+                                         splits.test.x[:2], config_hash(cfg))
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=600)
@@ -92,6 +93,6 @@ def test_manifest_is_written_inside_the_version_before_it_is_published(iris_mode
         rename(source, target)
 
     monkeypatch.setattr(saved_model.os, "rename", spy)
-    version = export_serving_model(model, spec, tmp_path, "iris", x[:2], iris_cfg)
+    version = export_serving_model(model, spec, tmp_path, "iris", x[:2], config_hash(iris_cfg))
     assert seen == [(True, [])]
     verify_folder(version)

@@ -33,7 +33,7 @@ def flip_a_byte(path, offset=-100):
 def test_model_keras_is_listed_and_a_changed_byte_is_refused(iris_model, iris_cfg, tmp_path):
     model, _, _ = iris_model
     model.save(tmp_path / "model.keras")
-    write_manifest(tmp_path, iris_cfg, ["model.keras"])
+    write_manifest(tmp_path, config_hash(iris_cfg), ["model.keras"])
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["config_hash"] == config_hash(iris_cfg)
     assert manifest["versions"]["tensorflow"] == tf.__version__
@@ -58,7 +58,7 @@ def test_a_file_without_manifest_or_not_listed_is_refused(iris_model, tmp_path):
 
 def test_every_savedmodel_file_is_listed_and_checked(iris_model, iris_cfg, tmp_path):
     model, spec, x = iris_model
-    version = export_serving_model(model, spec, tmp_path, "iris", x[:2], iris_cfg)
+    version = export_serving_model(model, spec, tmp_path, "iris", x[:2], config_hash(iris_cfg))
     manifest = verify_folder(version)
     files = {p.relative_to(version).as_posix() for p in version.rglob("*")
              if p.is_file() and p.name != MANIFEST}
@@ -95,7 +95,7 @@ def test_tflite_files_are_listed_and_a_changed_byte_is_refused(iris_model, iris_
         tf.lite.TFLiteConverter.from_keras_model(model).convert())
     (folder / "compression.json").write_text(
         json.dumps({"variants": {"float32": {"file": "float32.tflite"}}}))
-    write_manifest(folder, cfg)  # as `bigmodel compress` does
+    write_manifest(folder, config_hash(cfg))  # as `bigmodel compress` does
     assert set(verify_folder(folder)["files"]) == {"float32.tflite", "compression.json"}
     test = load_splits(cfg).test
     assert run_tflite(folder, cfg.compression, test)["variants"]["float32"]["test_accuracy"] >= 0

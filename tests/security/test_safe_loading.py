@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from bigmodel_tf.config import config_hash
 from bigmodel_tf.errors import ArtifactError
 from bigmodel_tf.loading import check_config, load_keras_model
 from bigmodel_tf.manifest import write_manifest
@@ -20,7 +21,7 @@ def save_with_manifest(model, folder, cfg=None):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.keras"
     model.save(path)
-    write_manifest(folder, cfg, ["model.keras"])
+    write_manifest(folder, config_hash(cfg) if cfg else None, ["model.keras"])
     return path
 
 
