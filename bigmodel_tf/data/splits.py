@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from bigmodel_tf.config import ExperimentConfig, from_dict, keys_with, select, to_dict
+from bigmodel_tf.config import DataConfig, ExperimentConfig, from_dict, keys_with, select, to_dict
 from bigmodel_tf.data import folds, salvage, tfrecord_io
 from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.data.registry import load_raw
@@ -57,9 +57,9 @@ class Splits:
     test: SplitArrays
 
 
-def _strata(raw: RawData, cfg: ExperimentConfig) -> np.ndarray | None:
+def _strata(raw: RawData, name: str) -> np.ndarray | None:
     """What splits are stratified by: the class ids, or the target's quantile bin (None:
-    too few regression examples to bin)."""
+    too few regression examples to bin); ``name`` (data.name) is cited in errors."""
     if raw.task == "regression":
         bins = min(_TARGET_BINS, len(raw.y) // _PER_BIN)
         if bins < 2:
@@ -67,36 +67,36 @@ def _strata(raw: RawData, cfg: ExperimentConfig) -> np.ndarray | None:
         edges = np.quantile(raw.y, np.linspace(0, 1, bins + 1)[1:-1])
         return np.searchsorted(edges, raw.y, side="right")
     counts = np.bincount(raw.y, minlength=len(raw.class_names))
-    for name, count in zip(raw.class_names, counts, strict=True):
+    for label, count in zip(raw.class_names, counts, strict=True):
         if count < _MIN_PER_CLASS:
             raise DataError(
-                f"data.name={cfg.data.name}: class {name!r} has {count} example(s); a "
+                f"data.name={name}: class {label!r} has {count} example(s); a "
                 f"stratified train/val/test split needs at least {_MIN_PER_CLASS} per class"
             )
     return raw.y
 
 
-def _split_indices(raw: RawData, cfg: ExperimentConfig) -> tuple[np.ndarray, ...]:
-    """Seeded stratified train/val/test indices (val and test fractions of the whole)."""
-    strata = _strata(raw, cfg)
-    d = cfg.data
+def _split_indices(raw: RawData, d: DataConfig, seed: int) -> tuple[np.ndarray, ...]:
+    """Stratified train/val/test indices seeded by ``seed`` (val and test fractions of the
+    whole), then ``d``'s fold and train fraction."""
+    strata = _strata(raw, d.name)
     try:
         rest, test = train_test_split(
             np.arange(len(raw.y)), test_size=d.test_fraction, stratify=strata,
-            random_state=cfg.seed,
+            random_state=seed,
         )
         train, val = train_test_split(
             rest, test_size=d.val_fraction / (1.0 - d.test_fraction),
-            stratify=None if strata is None else strata[rest], random_state=cfg.seed,
+            stratify=None if strata is None else strata[rest], random_state=seed,
         )
     except ValueError as exc:  # e.g. fewer val/test examples than classes
         raise DataError(
-            f"data.name={cfg.data.name}: cannot split {len(raw.y)} examples stratified "
+            f"data.name={d.name}: cannot split {len(raw.y)} examples stratified "
             f"({str(exc).splitlines()[0]})"
         ) from None
     if strata is None:
         strata = np.zeros(len(raw.y), np.int64)  # one stratum: plain seeded shuffles
-    train, val = folds.select_train_val(strata, train, val, cfg)  # evaluation-stage hook
+    train, val = folds.select_train_val(strata, train, val, d, seed)  # evaluation-stage hook
     return train, val, test
 
 
@@ -167,7 +167,7 @@ def _load(key: str) -> Splits:
         )
         return Splits(spec, **{s: _read_only(*arrays[s]) for s in tfrecord_io.SPLIT_NAMES})
     raw = load_raw(cfg.data, cfg.seed, cfg.task.name)
-    parts = [_read_only(raw.x[i], raw.y[i]) for i in _split_indices(raw, cfg)]
+    parts = [_read_only(raw.x[i], raw.y[i]) for i in _split_indices(raw, cfg.data, cfg.seed)]
     log.info(
         "data.name=%s: %d examples of shape %s, %s; train/val/test %s",
         cfg.data.name, len(raw.y), list(raw.x.shape[1:]),

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bigmodel_tf.config import ExperimentConfig
+from bigmodel_tf.config import DataConfig, ExperimentConfig
 from bigmodel_tf.data import csv_source, image_dir, salvage, tfrecord_io
-from bigmodel_tf.data.splits import load_splits
+from bigmodel_tf.data.splits import Splits, load_splits
 from bigmodel_tf.errors import DataError
 
 _SHOWN = 5  # offending files / rows listed per finding
@@ -98,25 +98,20 @@ def _leakage(report: Report, arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -
                 )
 
 
-def _in_memory(report: Report, cfg: ExperimentConfig) -> None:
-    """Load and split any source as training would; check class sizes and leakage."""
-    try:
-        splits = load_splits(cfg)
-    except DataError as exc:
-        report.fatal(str(exc))
-        return
+def _in_memory(report: Report, splits: Splits) -> None:
+    """Check the splits training would see (loaded by ``validate``): sizes and leakage."""
     arrays = {s: (getattr(splits, s).x, getattr(splits, s).y) for s in ("train", "val", "test")}
     report.summary.append(", ".join(f"{s}: {len(y)} examples" for s, (_, y) in arrays.items()))
     _leakage(report, arrays)
 
 
-def _tfrecord(report: Report, cfg: ExperimentConfig) -> None:
+def _tfrecord(report: Report, data: DataConfig) -> None:
     """Scan every record of every shard of a TFRecord folder."""
-    meta = tfrecord_io.read_meta(cfg.data.path)
+    meta = tfrecord_io.read_meta(data.path)
     spec = tfrecord_io.spec_from_meta(meta)
     arrays = {}
     for split in tfrecord_io.SPLIT_NAMES:
-        files = tfrecord_io.shard_files(cfg.data.path, split)
+        files = tfrecord_io.shard_files(data.path, split)
         expected = int(meta["split_sizes"].get(split, 0))
         x, y, shards = salvage.salvage_split(files, expected, spec)
         report.summary.append(f"{split}: {len(y)} good of {expected} records in "
@@ -137,18 +132,18 @@ def _tfrecord(report: Report, cfg: ExperimentConfig) -> None:
     _leakage(report, arrays)
 
 
-def _images(report: Report, cfg: ExperimentConfig) -> None:
+def _images(report: Report, data: DataConfig) -> None:
     """Open and fully decode every image of an image folder; list what is not used."""
-    root = Path(cfg.data.path)
+    root = Path(data.path)
     try:
         listing = image_dir.list_folder(root)
     except DataError as exc:
         report.fatal(str(exc))
         return
-    bad, mode = [], image_dir.MODES[cfg.data.channels]
+    bad, mode = [], image_dir.MODES[data.channels]
     for path in (p for files in listing.files.values() for p in files):
         try:  # as training reads it: decodes every pixel, checks the mode's value range
-            image_dir.read_image(path, mode, *cfg.data.image_size)
+            image_dir.read_image(path, mode, *data.image_size)
         except DataError as exc:
             bad.append(str(exc).removeprefix("data.path: "))
     counts = {name: len(files) for name, files in listing.files.items()}
@@ -164,13 +159,12 @@ def _images(report: Report, cfg: ExperimentConfig) -> None:
         report.fatal(f"class folders without image files: {_listed(empty)}")
     if not report.fatal_count:
         _class_sizes(report, list(counts), list(counts.values()), f"data.path={root}")
-        _in_memory(report, cfg)
 
 
-def _csv(report: Report, cfg: ExperimentConfig) -> None:
+def _csv(report: Report, data: DataConfig) -> None:
     """Check every row and cell of a CSV file; list the bad ones per column."""
     try:
-        table = csv_source.scan(cfg.data)
+        table = csv_source.scan(data)
     except DataError as exc:
         report.fatal(str(exc))
         return
@@ -189,8 +183,6 @@ def _csv(report: Report, cfg: ExperimentConfig) -> None:
               if line not in missing]
     names = sorted(set(labels))
     _class_sizes(report, names, [labels.count(n) for n in names], f"data.label in {table.path}")
-    if not report.fatal_count:
-        _in_memory(report, cfg)
 
 
 def _without_column(cell: csv_source.BadCell) -> str:
@@ -200,9 +192,14 @@ def _without_column(cell: csv_source.BadCell) -> str:
 
 def validate(cfg: ExperimentConfig) -> Report:
     """Scan the data source of ``cfg`` and report every problem found."""
-    source = f"data.name={cfg.data.name}" + (f" data.path={cfg.data.path}" if cfg.data.path
-                                               else "")
-    report = Report(source)
+    d = cfg.data
+    report = Report(f"data.name={d.name}" + (f" data.path={d.path}" if d.path else ""))
     scanners = {"tfrecord": _tfrecord, "image_dir": _images, "csv": _csv}
-    scanners.get(cfg.data.name, _in_memory)(report, cfg)
+    if d.name in scanners:
+        scanners[d.name](report, d)
+    if d.name != "tfrecord" and not report.fatal_count:  # then load and split as training
+        try:
+            _in_memory(report, load_splits(cfg))
+        except DataError as exc:
+            report.fatal(str(exc))
     return report

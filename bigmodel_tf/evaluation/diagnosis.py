@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bigmodel_tf.config import AugmentConfig, ModelConfig, TrainConfig
+
 LABELS = ("good_fit", "overfit", "underfit")
 STILL_FALLING = 0.02  # train loss fell > 2 % in the last epoch (relative)
 
@@ -74,16 +76,15 @@ def _step(key: str, current, suggested, why: str) -> dict:
     return {"key": key, "current": current, "suggested": suggested, "why": why}
 
 
-def _overfit_advice(cfg, kind: str) -> list[dict]:
-    """Config changes that reduce overfitting: regularize, augment, stop early, more data."""
-    m, t = cfg.model, cfg.train
+def _overfit_advice(m: ModelConfig, t: TrainConfig, a: AugmentConfig, kind: str) -> list[dict]:
+    """Config changes that reduce overfitting: regularize, augment (``a``, for ``kind``
+    image), stop early, more data."""
     steps = [
         _step("model.dropout", m.dropout, round(min(m.dropout + 0.2, 0.5), 2),
               "more dropout regularizes the network"),
         _step("model.l2", m.l2, m.l2 * 10 if m.l2 else 1e-4, "weight decay (L2) shrinks weights"),
     ]
     if kind == "image":
-        a = cfg.data.augment
         steps.append(_step("data.augment.rotation", a.rotation, max(a.rotation, 0.05),
                            "augmentation shows the model more varied images"))
         steps.append(_step("data.augment.translation", a.translation, max(a.translation, 0.1),
@@ -99,9 +100,8 @@ def _overfit_advice(cfg, kind: str) -> list[dict]:
     return steps
 
 
-def _underfit_advice(cfg, facts: dict) -> list[dict]:
+def _underfit_advice(m: ModelConfig, t: TrainConfig, facts: dict) -> list[dict]:
     """Config changes that reduce underfitting: bigger model, longer, less regularization."""
-    m, t = cfg.model, cfg.train
     steps = []
     if m.name == "mlp" and m.depth == 0:
         steps.append(_step("model.depth", 0, 2, "depth 0 is a linear model; add hidden layers"))
@@ -122,10 +122,10 @@ def _underfit_advice(cfg, facts: dict) -> list[dict]:
     return steps
 
 
-def _good_fit_advice(cfg, facts: dict) -> list[dict]:
-    """Nothing to fix, unless training stopped before the curves flattened."""
+def _good_fit_advice(epochs: int, facts: dict) -> list[dict]:
+    """Nothing to fix, unless training (of ``epochs``) stopped before the curves flattened."""
     if facts and facts["still_improving"]:
-        return [_step("train.epochs", cfg.train.epochs, cfg.train.epochs * 2,
+        return [_step("train.epochs", epochs, epochs * 2,
                       "train and val loss were still falling when training stopped")]
     return []
 
@@ -135,9 +135,9 @@ def diagnose(metrics: dict, history: dict[str, list[float]], cfg, kind: str, tas
     scores = task.fit_scores(metrics, cfg.evaluation)
     facts = _curve_facts(history)
     label, reasons = _label(scores, facts, cfg.evaluation)
-    advice = {"overfit": lambda: _overfit_advice(cfg, kind),
-              "underfit": lambda: _underfit_advice(cfg, facts),
-              "good_fit": lambda: _good_fit_advice(cfg, facts)}[label]()
+    advice = {"overfit": lambda: _overfit_advice(cfg.model, cfg.train, cfg.data.augment, kind),
+              "underfit": lambda: _underfit_advice(cfg.model, cfg.train, facts),
+              "good_fit": lambda: _good_fit_advice(cfg.train.epochs, facts)}[label]()
     return {
         "label": label,
         f"train_{task.headline}": scores["train"],

@@ -76,8 +76,8 @@ def _analyses(figs: _Figures, cfg, task, model, splits, run_dir: Path, result: d
         shown = task.summary_keys[:3 if task.direction == "max" else 2]
         figs.save("baselines", ft.baselines_figure(fitted, shown))
     if e.interpret:
-        result["interpretation"] = run_interpretation(model, cfg, task, splits, run_dir,
-                                                      run_dir / PLOTS)
+        result["interpretation"] = run_interpretation(model, cfg.model, e, cfg.seed, task,
+                                                      splits, run_dir, run_dir / PLOTS)
         for name, path in result["interpretation"]["figures"].items():
             figs.add(name, path)
     if subruns.fractions:

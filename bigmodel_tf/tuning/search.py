@@ -49,7 +49,7 @@ from bigmodel_tf.tuning import hparams
 from bigmodel_tf.tuning.oracles import build_oracle
 from bigmodel_tf.tuning.results import best_row, write_results
 from bigmodel_tf.tuning.settings import resolve_tune
-from bigmodel_tf.tuning.space import to_hyperparameters
+from bigmodel_tf.tuning.space import base_values, to_hyperparameters
 from bigmodel_tf.tuning.tuner import ORACLE_DIR, BigmodelTuner
 
 log = logging.getLogger("bigmodel_tf.tuning")
@@ -130,7 +130,7 @@ def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
     else:
         prepare_search_dir(cfg, search_dir, fresh)
     space = cfg.tune.space
-    oracle = build_oracle(cfg.tune, cfg.seed, to_hyperparameters(space, cfg))
+    oracle = build_oracle(cfg.tune, cfg.seed, to_hyperparameters(space, base_values(cfg)))
     tuner = BigmodelTuner(cfg, search_dir, oracle)
     if role != "worker":
         experiment_dir = search_dir / "tensorboard"

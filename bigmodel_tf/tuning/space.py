@@ -215,12 +215,12 @@ def base_values(cfg: ExperimentConfig) -> dict[str, Any]:
     return dict(_leaves(to_dict(cfg)))
 
 
-def to_hyperparameters(space: dict[str, dict], cfg: ExperimentConfig):
-    """KerasTuner HyperParameters for a resolved space; defaults are the config's values."""
+def to_hyperparameters(space: dict[str, dict], base: dict[str, Any]):
+    """KerasTuner HyperParameters for a resolved space; defaults are ``base``'s values
+    (``base_values`` of the config)."""
     import keras_tuner
 
     hp = keras_tuner.HyperParameters()
-    base = base_values(cfg)
     for key, spec in space.items():
         value = base[key]
         if spec["type"] == "choice":

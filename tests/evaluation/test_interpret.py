@@ -62,7 +62,7 @@ def test_attention_maps_of_an_image_transformer(tmp_path):
                              "model.num_heads=2", "model.patch_size=2"])
     model = build_model(cfg.model, IMAGE_SPEC)
     x = np.random.default_rng(0).uniform(0, 16, size=(2, 8, 8, 1)).astype("float32")
-    scores = attention.attention_scores(model, cfg, IMAGE_SPEC, x)
+    scores = attention.attention_scores(model, cfg.model, IMAGE_SPEC, x)
     assert [s.shape for s in scores] == [(2, 2, 16, 16)] * 2
     np.testing.assert_allclose(scores[0].sum(axis=-1), 1.0, atol=1e-5)  # softmax rows
     maps = attention.received_attention(scores[0][0], (4, 4), 2)
@@ -79,7 +79,7 @@ def test_attention_maps_between_feature_tokens(tmp_path):
     cfg = load_config(None, ["model.name=transformer", "model.width=8", "model.depth=1",
                              "model.num_heads=2", "model.share_weights=true"])
     model = build_model(cfg.model, spec)
-    scores = attention.attention_scores(model, cfg, spec, np.ones((5, 4), "float32"))
+    scores = attention.attention_scores(model, cfg.model, spec, np.ones((5, 4), "float32"))
     assert [s.shape for s in scores] == [(5, 2, 4, 4)]
     fig = attention.feature_attention_figure(scores, spec.feature_names)
     save_figure(fig, tmp_path / "features.png")

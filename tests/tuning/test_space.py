@@ -10,7 +10,7 @@ from bigmodel_tf.tuning.settings import (
     parse_algorithms,
     resolve_tune,
 )
-from bigmodel_tf.tuning.space import to_hyperparameters
+from bigmodel_tf.tuning.space import base_values, to_hyperparameters
 
 
 def resolved(*overrides, path=None):
@@ -62,7 +62,7 @@ def test_nested_and_dotted_yaml_spaces_are_the_same(tmp_path):
 
 def test_hyperparameters_start_from_the_config_values():
     cfg = resolved("train.learning_rate=0.003", "model.width=200")
-    hp = to_hyperparameters(cfg.tune.space, cfg)
+    hp = to_hyperparameters(cfg.tune.space, base_values(cfg))
     assert hp.values["train.learning_rate"] == 0.003
     assert hp.values["model.width"] == 16  # 200 is outside the space: KerasTuner's default
     assert hp.values["data.batch_size"] == 64

@@ -1,6 +1,7 @@
 """Interpretation of a trained model: structure, feature importance, pixel attributions, attention.
 
-``run_interpretation`` reads the model, the config, the run's task and the test split and
+``run_interpretation`` reads the model, its model and evaluation config sections, the
+seed, the run's task and the test split and
 writes PNGs into plots/ (plus model_summary.txt): the model graph (or its text summary),
 permutation feature importance for tabular data (scored by the task's loss and headline),
 integrated-gradients maps for images (of the predicted class, or of the regression
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bigmodel_tf.config import EvaluationConfig, ModelConfig
 from bigmodel_tf.evaluation.interpret import attention, gradients, permutation
 from bigmodel_tf.evaluation.interpret.structure import model_structure
 from bigmodel_tf.plots import save_figure
@@ -31,30 +33,30 @@ def _label_text(spec, value) -> str:
     return spec.class_names[int(value)] if _classes(value) else f"{float(value):.3g}"
 
 
-def _tabular(model, cfg, task, splits, plots: Path) -> dict:
-    """Permutation importance on (at most permutation_max_examples of) the test split."""
-    e, test = cfg.evaluation, splits.test
+def _tabular(model, e: EvaluationConfig, seed: int, task, splits, plots: Path) -> dict:
+    """Permutation importance on (at most ``e.permutation_max_examples`` of) the test split,
+    seeded by ``seed``."""
+    test = splits.test
     x, y = test.x[: e.permutation_max_examples], test.y[: e.permutation_max_examples]
     names = splits.spec.feature_names or [f"feature {i}" for i in range(x.shape[1])]
     result = permutation.permutation_importance(model, x, y, names, task,
-                                                e.permutation_repeats, cfg.seed)
+                                                e.permutation_repeats, seed)
     save_figure(permutation.importance_figure(result, "test"), plots / "permutation_importance.png")
     top = permutation.ranking(result)[:5]
     return {"permutation_importance": {**result, "top_features": [names[i] for i in top]},
             "figures": {"permutation_importance": f"{plots.name}/permutation_importance.png"}}
 
 
-def _images(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
-    """Integrated-gradients maps of the picked test images for their predicted classes (or
-    for the regression output)."""
+def _images(model, ig_steps: int, splits, plots: Path, picked: np.ndarray) -> dict:
+    """Integrated-gradients maps (``ig_steps`` steps) of the picked test images for their
+    predicted classes (or for the regression output)."""
     spec, test = splits.spec, splits.test
     images = test.x[picked]
     probs = model.predict(images, verbose=0).reshape(len(picked), -1)
     classes = _classes(test.y)
     targets = probs.argmax(axis=1) if classes else np.zeros(len(picked), dtype=np.int64)
     baseline = spec.value_range[0] if spec.value_range else 0.0
-    maps = gradients.integrated_gradients(model, images, targets, baseline,
-                                          cfg.evaluation.ig_steps)
+    maps = gradients.integrated_gradients(model, images, targets, baseline, ig_steps)
     titles = [f"true {_label_text(spec, t)} / pred {spec.class_names[p]}\np={probs[i, p]:.2f}"
               if classes else f"true {_label_text(spec, t)} / pred {probs[i, 0]:.3g}"
               for i, (t, p) in enumerate(zip(test.y[picked], targets, strict=True))]
@@ -66,47 +68,51 @@ def _images(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
                                                                      targets]
     completeness = np.abs(maps.reshape(len(maps), -1).sum(axis=1) - gain)
     return {"integrated_gradients": {
-        "examples": picked.tolist(), "steps": cfg.evaluation.ig_steps, "baseline": baseline,
+        "examples": picked.tolist(), "steps": ig_steps, "baseline": baseline,
         "max_completeness_error": float(completeness.max()),
     }, "figures": {"integrated_gradients": f"{plots.name}/integrated_gradients.png"}}
 
 
-def _attention(model, cfg, splits, plots: Path, picked: np.ndarray) -> dict:
-    """Attention maps of the transformer: per image example, or between feature tokens."""
+def _attention(model, m: ModelConfig, max_examples: int, splits, plots: Path,
+               picked: np.ndarray) -> dict:
+    """Attention maps of the transformer ``m``: per image example, or between feature tokens
+    (over at most ``max_examples`` test examples)."""
     spec, test = splits.spec, splits.test
     if spec.kind == "tabular":
-        x = test.x[: cfg.evaluation.permutation_max_examples]
-        scores = attention.attention_scores(model, cfg, spec, x)
+        x = test.x[:max_examples]
+        scores = attention.attention_scores(model, m, spec, x)
         save_figure(attention.feature_attention_figure(scores, spec.feature_names or [
             f"feature {i}" for i in range(x.shape[1])]), plots / "attention_features.png")
         return {"attention": {"layers": len(scores)},
                 "figures": {"attention_features": f"{plots.name}/attention_features.png"}}
     shown = picked[:MAX_ATTENTION_FIGURES]
-    scores = attention.attention_scores(model, cfg, spec, test.x[shown])
+    scores = attention.attention_scores(model, m, spec, test.x[shown])
     figures = {}
     for i, index in enumerate(shown):
         title = f"test example {index} (true {_label_text(spec, test.y[index])})"
         fig = attention.image_attention_figure(
-            test.x[index], [s[i] for s in scores], cfg.model.patch_size, title, spec.value_range
+            test.x[index], [s[i] for s in scores], m.patch_size, title, spec.value_range
         )
         save_figure(fig, plots / f"attention_example_{i}.png")
         figures[f"attention_example_{i}"] = f"{plots.name}/attention_example_{i}.png"
     return {"attention": {"layers": len(scores), "examples": shown.tolist()}, "figures": figures}
 
 
-def run_interpretation(model, cfg, task, splits, run_dir: Path, plots: Path) -> dict:
-    """Every interpretation that applies to this model and data (see the module docstring)."""
+def run_interpretation(model, m: ModelConfig, e: EvaluationConfig, seed: int, task, splits,
+                       run_dir: Path, plots: Path) -> dict:
+    """Every interpretation that applies to this model (built from ``m``) and data, as ``e``
+    configures it (see the module docstring)."""
     structure = model_structure(model, plots, run_dir)
     parts = [{"structure": structure,
               "figures": {"model": structure["image"]} if structure["image"] else {}}]
-    count, y = cfg.evaluation.interpret_examples, splits.test.y
+    count, y = e.interpret_examples, splits.test.y
     picked = (gradients.pick_examples(y, count) if _classes(y)
               else np.arange(min(count, len(y))))
     if splits.spec.kind == "tabular":
-        parts.append(_tabular(model, cfg, task, splits, plots))
+        parts.append(_tabular(model, e, seed, task, splits, plots))
     else:
-        parts.append(_images(model, cfg, splits, plots, picked))
-    if cfg.model.name == "transformer" and cfg.model.depth > 0:
-        parts.append(_attention(model, cfg, splits, plots, picked))
+        parts.append(_images(model, e.ig_steps, splits, plots, picked))
+    if m.name == "transformer" and m.depth > 0:
+        parts.append(_attention(model, m, e.permutation_max_examples, splits, plots, picked))
     figures = {name: path for part in parts for name, path in part.pop("figures").items()}
     return {key: value for part in parts for key, value in part.items()} | {"figures": figures}

@@ -13,14 +13,16 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from bigmodel_tf.config import ModelConfig
 from bigmodel_tf.evaluation.interpret.gradients import display_image, draw_outline
 from bigmodel_tf.models.transformer import attention_model
 from bigmodel_tf.plots import new_figure, short_label, tick_font_size
 
 
-def attention_scores(model, cfg, spec, x: np.ndarray) -> list[np.ndarray]:
-    """Per-layer attention scores [examples, heads, tokens, tokens] of ``model`` on ``x``."""
-    probe = attention_model(model, cfg.model, spec)
+def attention_scores(model, m: ModelConfig, spec, x: np.ndarray) -> list[np.ndarray]:
+    """Per-layer attention scores [examples, heads, tokens, tokens] of ``model`` (built from
+    ``m`` and ``spec``) on ``x``."""
+    probe = attention_model(model, m, spec)
     scores = probe.predict(x, batch_size=256, verbose=0)
     return [np.asarray(s) for s in (scores if isinstance(scores, list | tuple) else [scores])]
 
