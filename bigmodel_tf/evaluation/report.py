@@ -12,20 +12,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bigmodel_tf.config import DataConfig
 from bigmodel_tf.evaluation import report_sections as sections
 from bigmodel_tf.io import atomic_write
 from bigmodel_tf.markdown import join, table
 
 
-def _summary(cfg, task, result: dict, name: str) -> str:
+def _summary(data: DataConfig, model_name: str, task, result: dict, name: str) -> str:
     """Title and the one-paragraph answer: how good, diagnosis, versus the best baseline."""
     test, labels = result["test"], task.metric_labels
-    fold = (f" (cross-validation fold {cfg.data.cv_fold} of {cfg.data.cv_folds})"
-            if cfg.data.cv_folds else "")
+    fold = (f" (cross-validation fold {data.cv_fold} of {data.cv_folds})"
+            if data.cv_folds else "")
     others = "".join(f", {labels[k]} {test[k]:.4f}" for k in task.summary_keys[1:4]
                      if test.get(k) is not None)
     lines = [f"# Evaluation report: {name}{fold}",
-             f"**{cfg.model.name}** on **{cfg.data.name}**: test {labels[task.headline]} "
+             f"**{model_name}** on **{data.name}**: test {labels[task.headline]} "
              f"**{test[task.headline]:.4f}**{others}; fit diagnosis "
              f"**{result['fit']['label']}**."]
     if result.get("cv"):
@@ -68,7 +69,7 @@ def _tensorboard() -> str:
 def render_report(cfg, task, spec, result: dict, context: dict) -> str:
     """The whole report.md for a run (``context``: run name, parameters, epochs run)."""
     return join(
-        _summary(cfg, task, result, context.get("name", "run")),
+        _summary(cfg.data, cfg.model.name, task, result, context.get("name", "run")),
         _configuration(cfg, result, context),
         *task.report_sections(result, spec, cfg.evaluation),
         sections.baselines_section(task, result),

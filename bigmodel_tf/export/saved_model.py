@@ -95,13 +95,13 @@ def export_serving_model(
     export_dir: str | Path,
     name: str,
     warmup_inputs: np.ndarray | None = None,
-    config_hash: str | None = None,
+    run_hash: str | None = None,
 ) -> Path:
     """Export ``model`` as version N+1 of ``<export_dir>/<name>`` and return the version path.
 
     ``warmup_inputs`` (raw examples, [n, *input_shape]) become the warm-up requests; with
     None or no examples, no warm-up file is written. The version's ``manifest.json`` lists
-    the sha256 of every file, with ``config_hash`` (the hash of the model's config) and the
+    the sha256 of every file, with ``run_hash`` (the hash of the model's config) and the
     library versions (manifest.py).
     """
     base = Path(export_dir) / name
@@ -114,7 +114,7 @@ def export_serving_model(
         write_saved_model(model, spec, tmp)
         if warmup_inputs is not None and len(warmup_inputs):
             write_warmup_file(tmp, warmup_inputs, name, spec)
-        write_manifest(tmp, config_hash)
+        write_manifest(tmp, run_hash)
         return _publish(tmp, base)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
