@@ -32,6 +32,7 @@ import yaml
 from bigmodel_tf.config import ExperimentConfig, differences, to_dict, with_changes
 from bigmodel_tf.evaluation.stage import evaluate
 from bigmodel_tf.evaluation.subruns import SubRuns
+from bigmodel_tf.experiments.settings import LIGHT_SETTINGS
 from bigmodel_tf.experiments.workers import for_this_worker
 from bigmodel_tf.export import export
 from bigmodel_tf.finished_run import RunDir
@@ -45,16 +46,6 @@ from bigmodel_tf.training.run_dir import run_state
 
 log = logging.getLogger("bigmodel_tf.experiments")
 
-# A sub-run needs its metrics, not the extras of the main run (nor sub-runs of its own).
-LIGHT_SETTINGS: Mapping[str, Any] = {
-    "evaluation.baselines": [],
-    "evaluation.interpret": False,
-    "evaluation.data_size_fractions": [],
-    "evaluation.profile_batches": [],
-    "train.cv_folds": 0,
-    "train.verbose": 0,
-    "export.enabled": False,
-}
 
 
 @dataclass

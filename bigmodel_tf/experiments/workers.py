@@ -13,18 +13,15 @@ from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, with_changes
 from bigmodel_tf.errors import ConfigError
+from bigmodel_tf.experiments.settings import METRICS_ONLY
 from bigmodel_tf.training.run_dir import WORKERS_DIR
 from bigmodel_tf.training.workers import worker_role
-
-# The chief's run is the result: a worker's copy skips export and the costly extra analyses.
-WORKER_SETTINGS = {"export.enabled": False, "evaluation.baselines": [],
-                   "evaluation.interpret": False}
 
 
 def for_this_worker(cfg: ExperimentConfig, run_dir: Path) -> tuple[ExperimentConfig, Path]:
     """The config and run directory this process uses (unchanged outside a cluster).
 
-    A non-chief worker writes under ``<run_dir>/workers/<name>`` with WORKER_SETTINGS.
+    A non-chief worker writes under ``<run_dir>/workers/<name>`` with METRICS_ONLY.
     When the chief has already finished (this worker was stopped after training, during
     its own evaluation), the chief's metrics are the run's: the worker reports it
     finished too instead of waiting for a chief that will never train again.
@@ -41,4 +38,4 @@ def for_this_worker(cfg: ExperimentConfig, run_dir: Path) -> tuple[ExperimentCon
     chief_metrics, own_metrics = run_dir / "metrics.json", own / "metrics.json"
     if chief_metrics.exists() and not own_metrics.exists() and (own / "config.yaml").exists():
         shutil.copyfile(chief_metrics, own_metrics)
-    return with_changes(cfg, WORKER_SETTINGS), own
+    return with_changes(cfg, METRICS_ONLY), own

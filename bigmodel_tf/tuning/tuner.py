@@ -30,6 +30,7 @@ from bigmodel_tf.compat import SharedTunerStateFile, is_tuner_worker, requeue_ru
 from bigmodel_tf.config import ExperimentConfig, TuneConfig, with_changes
 from bigmodel_tf.errors import ConfigError, UserError
 from bigmodel_tf.experiments import run as run_experiment
+from bigmodel_tf.experiments.settings import METRICS_ONLY
 from bigmodel_tf.io import read_json, write_json
 from bigmodel_tf.tuning import hparams
 from bigmodel_tf.tuning.isolation import isolated_trial
@@ -41,11 +42,6 @@ ORACLE_DIR = "oracle"  # KerasTuner's project folder: oracle.json, trial_*/trial
 TRIALS_DIR = "trials"  # one run directory per trial execution
 TRIAL_RECORD = "tune_trial.json"  # written last into a finished trial's run directory
 IDLE_WAIT_SECONDS = 1.0  # between asking a busy oracle (Hyperband, evolution) again
-# A trial needs its metrics, not the slow extras of a full run: no export, no scikit-learn
-# baselines (the same for every trial) and no interpretation (that is for the chosen
-# model: --retrain-best trains it with the search config's own settings).
-TRIAL_SETTINGS = {"export.enabled": False, "evaluation.baselines": [],
-                  "evaluation.interpret": False}
 
 
 class ObjectiveNotFoundError(keras_tuner.errors.FatalError, ConfigError):
@@ -64,8 +60,8 @@ def trial_changes(tune: TuneConfig, values: dict) -> dict:
 
 
 def trial_config(cfg: ExperimentConfig, values: dict, execution: int = 0) -> ExperimentConfig:
-    """The training config of one trial execution (TRIAL_SETTINGS; a seed per execution)."""
-    return with_changes(cfg, {**trial_changes(cfg.tune, values), **TRIAL_SETTINGS,
+    """The training config of one trial execution (METRICS_ONLY; a seed per execution)."""
+    return with_changes(cfg, {**trial_changes(cfg.tune, values), **METRICS_ONLY,
                               "seed": (cfg.seed + execution) % 2**31})
 
 
