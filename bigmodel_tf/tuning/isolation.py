@@ -6,7 +6,7 @@ Keras 3.15, ``clear_session`` + ``gc.collect`` alone still leak memory with ever
 traced train step, kept alive by TensorFlow's global gradient registry: every trace of a
 ``tf.custom_gradient`` function registers a uniquely named ``CustomGradient-N`` entry that
 is never removed. Dropping the entries a trial added, then clearing the Keras session and
-collecting garbage, keeps memory flat (tests/tuning measure it over 20 trials).
+collecting garbage, keeps memory flat (tests/tuning measure it across trials).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run 20 real tuning trials in this process and print the RSS at the start of each (JSON).
+"""Run TRIALS real tuning trials in this process and print the RSS at the start of each (JSON).
 
 Started by tests/tuning/test_isolation.py in a fresh interpreter, as ``bigmodel tune``
 runs, so what earlier tests left in the pytest process does not blur the measurement.
@@ -20,6 +20,8 @@ from bigmodel_tf.tuning import tuner as tuner_module
 from bigmodel_tf.tuning.search import run_search
 from tests.tuning.conftest import tune_config
 
+TRIALS = 12  # the first 4 warm up (traces, caches); the growth over the rest is measured
+
 
 def rss_mb() -> float:
     """Resident memory of this process in MB (Linux)."""
@@ -28,7 +30,7 @@ def rss_mb() -> float:
 
 
 def probe(search_dir: Path) -> dict:
-    """RSS and gradient-registry size at the start of each of 20 trials, and their status."""
+    """RSS and gradient-registry size at the start of each of TRIALS trials, and their status."""
     memory, registry_sizes = [], []
 
     def fit_trial(cfg, run_dir):
@@ -45,7 +47,7 @@ def probe(search_dir: Path) -> dict:
         return RunResult(run_dir, metrics)
 
     tuner_module.run_experiment = fit_trial
-    cfg = tune_config("data.name=iris", "model.name=mlp", "tune.max_trials=20",
+    cfg = tune_config("data.name=iris", "model.name=mlp", f"tune.max_trials={TRIALS}",
                       "tune.max_epochs=1", "tune.space.data.batch_size=null",
                       "tune.space.model.dropout=null")
     result = run_search(cfg, search_dir)
