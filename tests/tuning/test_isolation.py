@@ -1,8 +1,8 @@
 """Trials do not leak memory into each other (keras-tuner#873).
 
 The trials (``memory_probe.TRIALS``) run in a fresh interpreter
-(tests/tuning/memory_probe.py), as in a user's ``bigmodel tune`` process; RSS is read at the start of every trial, after the previous
-one's clean-up.
+(tests/tuning/memory_probe.py), as in a user's ``bigmodel tune`` process; RSS is read at
+the start of every trial, after the previous one's clean-up.
 """
 
 import json
