@@ -54,48 +54,58 @@ def _one_vs_rest(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], 
             if 0 < (y_true == k).sum() < len(y_true)]
 
 
+def _curve_figure(title: str, labels: tuple[str, str], ylim: tuple[float, float],
+                  legend_at: str, classes: int, draw) -> Figure:
+    """A square-ish figure of rate curves: ``draw(ax)`` plots them, this frames them."""
+    fig = new_figure(6.4, 5.2)
+    ax = fig.add_subplot()
+    draw(ax)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(title)
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(*ylim)
+    ax.legend(loc=legend_at, fontsize=tick_font_size(classes))
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _kind(probs: np.ndarray) -> str:
+    """Which curves a figure shows: the positive class's, or one per class."""
+    return "positive class" if probs.shape[1] == 2 else "one-vs-rest per class"
+
+
 def roc_figure(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], split: str,
                positive: int = 1) -> Figure:
     """ROC curve of the positive class (binary) or one-vs-rest per class (multiclass)."""
-    fig = new_figure(6.4, 5.2)
-    ax = fig.add_subplot()
-    for name, truth, score in _one_vs_rest(y_true, probs, class_names, positive):
-        fpr, tpr, _ = skm.roc_curve(truth, score)
-        ax.plot(fpr, tpr, linewidth=1.5, label=f"{short_label(name)} (AUC {skm.auc(fpr, tpr):.3f})")
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="chance")
-    ax.set_xlabel("False positive rate")
-    ax.set_ylabel("True positive rate (recall)")
-    kind = "positive class" if probs.shape[1] == 2 else "one-vs-rest per class"
-    ax.set_title(f"ROC curve, {split} split ({kind})")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.legend(loc="lower right", fontsize=tick_font_size(probs.shape[1]))
-    ax.grid(alpha=0.3)
-    return fig
+    def draw(ax):
+        for name, truth, score in _one_vs_rest(y_true, probs, class_names, positive):
+            fpr, tpr, _ = skm.roc_curve(truth, score)
+            ax.plot(fpr, tpr, linewidth=1.5,
+                    label=f"{short_label(name)} (AUC {skm.auc(fpr, tpr):.3f})")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="chance")
+
+    return _curve_figure(f"ROC curve, {split} split ({_kind(probs)})",
+                         ("False positive rate", "True positive rate (recall)"), (-0.01, 1.01),
+                         "lower right", probs.shape[1], draw)
 
 
 def pr_figure(y_true: np.ndarray, probs: np.ndarray, class_names: list[str], split: str,
               positive: int = 1) -> Figure:
     """Precision–recall curve (average precision) of the positive class or of every class."""
-    fig = new_figure(6.4, 5.2)
-    ax = fig.add_subplot()
-    for name, truth, score in _one_vs_rest(y_true, probs, class_names, positive):
-        precision, recall, _ = skm.precision_recall_curve(truth, score)
-        ap = skm.average_precision_score(truth, score)
-        ax.plot(recall, precision, linewidth=1.5, label=f"{short_label(name)} (AP {ap:.3f})")
-    if probs.shape[1] == 2:
-        rate = float((y_true == positive).mean())
-        ax.axhline(rate, linestyle="--", color="grey", linewidth=1,
-                   label=f"chance (positive rate {rate:.2f})")
-    ax.set_xlabel("Recall")
-    ax.set_ylabel("Precision")
-    kind = "positive class" if probs.shape[1] == 2 else "one-vs-rest per class"
-    ax.set_title(f"Precision–recall curve, {split} split ({kind})")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(0.0, 1.02)
-    ax.legend(loc="lower left", fontsize=tick_font_size(probs.shape[1]))
-    ax.grid(alpha=0.3)
-    return fig
+    def draw(ax):
+        for name, truth, score in _one_vs_rest(y_true, probs, class_names, positive):
+            precision, recall, _ = skm.precision_recall_curve(truth, score)
+            ap = skm.average_precision_score(truth, score)
+            ax.plot(recall, precision, linewidth=1.5, label=f"{short_label(name)} (AP {ap:.3f})")
+        if probs.shape[1] == 2:
+            rate = float((y_true == positive).mean())
+            ax.axhline(rate, linestyle="--", color="grey", linewidth=1,
+                       label=f"chance (positive rate {rate:.2f})")
+
+    return _curve_figure(f"Precision–recall curve, {split} split ({_kind(probs)})",
+                         ("Recall", "Precision"), (0.0, 1.02), "lower left", probs.shape[1],
+                         draw)
 
 
 def reliability_figure(bins: dict, ece: float, split: str) -> Figure:

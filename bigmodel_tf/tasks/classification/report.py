@@ -6,11 +6,10 @@ markdown section; ``report_sections`` is the task's ``report_sections``.
 
 from __future__ import annotations
 
+from bigmodel_tf.data.tfrecord_io import SPLIT_NAMES as SPLITS
 from bigmodel_tf.markdown import figure, fmt, join, table
 from bigmodel_tf.tasks.classification.scoring import METRIC_LABELS
 from bigmodel_tf.tasks.classification.threshold import DEFAULT_THRESHOLD
-
-SPLITS = ("train", "val", "test")
 
 
 def data_section(spec, result: dict) -> str:
