@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, load_config
+from bigmodel_tf.config import ExperimentConfig, load_config, run_name
 from bigmodel_tf.errors import ConfigError, RunPreempted, UserError
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.run_lock import lock_run_dir
@@ -129,7 +129,7 @@ def _train(args) -> int:
     from bigmodel_tf.training.run_dir import resolve_run_dir, set_aside
 
     cfg = resolve_auto_model(cfg)  # the run is named and saved with the concrete model
-    run_dir = resolve_run_dir(cfg, args.run_dir)
+    run_dir = resolve_run_dir(run_name(cfg), args.run_dir)
     moved = set_aside(run_dir) if args.force_new_run else None
     if moved:
         print(f"bigmodel: the previous run in {run_dir} was moved to {moved}", file=sys.stderr)
@@ -293,7 +293,7 @@ def _tune(args) -> int:
     cfg = resolve_tune(resolve_auto_model(cfg))  # trials start from the concrete model and task
     with handle_sigterm():  # SIGTERM: the running trial keeps its backup; rerun resumes
         if args.lr_finder:
-            out = lr_finder.resolve_lr_finder_dir(cfg, args.run_dir)
+            out = lr_finder.resolve_lr_finder_dir(cfg.data.name, cfg.model.name, args.run_dir)
             result = lr_finder.lr_range_test(cfg, out)
             print(f"suggested learning rate {result.suggested:.3g} (smoothed loss lowest at "
                   f"{result.min_loss_rate:.3g}); plot: {result.out_dir / 'lr_finder.png'}")

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bigmodel_tf.compat import warm_keras_saving
-from bigmodel_tf.config import NOT_RUN_EFFECTS, ExperimentConfig, differences, run_name, to_dict
+from bigmodel_tf.config import NOT_RUN_EFFECTS, ExperimentConfig, differences, to_dict
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.io import atomic_file
 from bigmodel_tf.run_lock import LOCK_FILE, lock_run_dir
@@ -28,9 +28,9 @@ RUNS_ROOT = Path("runs")
 WORKERS_DIR = "workers"  # non-chief workers' directories inside a multi-worker run
 
 
-def resolve_run_dir(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> Path:
-    """``--run-dir`` if given, else ``runs/<run-name>``."""
-    return Path(run_dir) if run_dir else RUNS_ROOT / run_name(cfg)
+def resolve_run_dir(name: str, run_dir: str | Path | None = None) -> Path:
+    """``--run-dir`` if given, else ``runs/<name>`` (the run's ``config.run_name``)."""
+    return Path(run_dir) if run_dir else RUNS_ROOT / name
 
 
 def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:

@@ -50,9 +50,10 @@ class LRFinderResult:
     suggested: float
 
 
-def resolve_lr_finder_dir(cfg: ExperimentConfig, run_dir: str | Path | None = None) -> Path:
+def resolve_lr_finder_dir(data_name: str, model_name: str,
+                          run_dir: str | Path | None = None) -> Path:
     """``--run-dir`` if given, else ``runs/lr-finder-<data>-<model>``."""
-    return Path(run_dir) if run_dir else RUNS_ROOT / f"lr-finder-{cfg.data.name}-{cfg.model.name}"
+    return Path(run_dir) if run_dir else RUNS_ROOT / f"lr-finder-{data_name}-{model_name}"
 
 
 def smooth(losses: list[float], beta: float = SMOOTHING) -> list[float]:
