@@ -18,6 +18,8 @@ import numpy as np
 
 from bigmodel_tf.errors import ConfigError
 
+SPLITS = ("train", "val", "test")  # the splits every task scores, in report order
+
 
 class Task(abc.ABC):
     """One kind of supervised problem (classification, regression, ...)."""

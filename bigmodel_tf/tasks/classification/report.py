@@ -6,8 +6,8 @@ markdown section; ``report_sections`` is the task's ``report_sections``.
 
 from __future__ import annotations
 
-from bigmodel_tf.data.tfrecord_io import SPLIT_NAMES as SPLITS
 from bigmodel_tf.markdown import figure, fmt, join, table
+from bigmodel_tf.tasks.base import SPLITS
 from bigmodel_tf.tasks.classification.scoring import METRIC_LABELS
 from bigmodel_tf.tasks.classification.threshold import DEFAULT_THRESHOLD
 
