@@ -150,7 +150,7 @@ def _test_summary(task: str, metrics: dict) -> str:
     from bigmodel_tf.tasks import get_task
 
     test = metrics["test"]
-    names = (*get_task(task).summary_metrics, "roc_auc", "r2")
+    names = (*get_task(task).summary_keys[:2], "roc_auc", "r2")
     scores = ", ".join(f"{name} {test[name]:.4f}" if isinstance(test[name], float)
                        else f"{name} {test[name]}" for name in names if name in test)
     return f"test {scores}, diagnosis {metrics.get('diagnosis')}"

@@ -38,7 +38,7 @@ def _delta(task, value: float, reference: float) -> float:
 def _row(name: str, entry: dict, baseline: dict, task) -> str:
     """One Markdown table row of a variant (or of the Keras reference)."""
     test, base_test = entry["test"], baseline["test"]
-    headline, second = task.summary_metrics
+    headline, second = task.summary_keys[:2]
     delta = _delta(task, test[headline], base_test[headline])
     ratio = baseline["bytes"] / entry["gzip_bytes"]
     cells = [
@@ -66,7 +66,7 @@ def _row(name: str, entry: dict, baseline: dict, task) -> str:
 def markdown(report: dict) -> str:
     """The variants as a Markdown table, with the pruning summary below it."""
     baseline, task = report["reference"], _task(report)
-    headline, second = task.summary_metrics
+    headline, second = task.summary_keys[:2]
     unit = "points" if task.direction == "max" else "%"
     lines = [
         f"# Compression of {report['run_dir']}",

@@ -53,9 +53,7 @@ class Task(abc.ABC):
 
     # --- tasks-core: the config rules of a task ------------------------------------------
     losses: tuple[str, ...]  # the task.loss values it accepts besides auto; [0] = default
-    # compression report: two split metrics (the headline first), tflite_check's main key
-    summary_metrics: tuple[str, str]
-    parity_key: str
+    parity_key: str  # tflite_check's main key (the compression report's parity column)
 
     def loss_name(self, task_cfg) -> str:
         """The concrete ``task.loss`` (``auto`` is this task's default)."""

@@ -23,7 +23,6 @@ class ClassificationTask(Task):
     direction = "max"
     label_dtype = "int32"
     losses = ("crossentropy",)
-    summary_metrics = ("accuracy", "f1_macro")
     parity_key = "top1_match"
 
     def head(self, x, spec, model_cfg, keras):

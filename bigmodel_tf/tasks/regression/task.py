@@ -34,7 +34,6 @@ class RegressionTask(Task):
     direction = "min"
     label_dtype = "float32"
     losses = ("mse", "huber")
-    summary_metrics = ("rmse", "mae")
     parity_key = "rmse_relative_change"
 
     def head(self, x, spec, model_cfg, keras):
