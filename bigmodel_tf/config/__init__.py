@@ -30,6 +30,7 @@ from bigmodel_tf.config.experiment import (
     CompressionConfig,
     ExperimentConfig,
     ExportConfig,
+    TrackingConfig,
     TuneConfig,
 )
 from bigmodel_tf.config.loader import (
@@ -77,6 +78,7 @@ __all__ = [
     "EvaluationConfig",
     "ExperimentConfig",
     "ExportConfig",
+    "TrackingConfig",
     "ImbalanceConfig",
     "ModelConfig",
     "RuntimeConfig",

@@ -50,6 +50,9 @@ class BenchmarkConfig:
                              metadata=num_range(0, 2**31 - 1))
 
 
+EXPORT_FORMATS = ("saved_model", "onnx")
+
+
 @section_effect("none")
 @dataclass
 class ExportConfig:
@@ -59,6 +62,21 @@ class ExportConfig:
     dir: str = "saved_models"
     name: str | None = None  # default: "<data.name>_<model.name>"
     warmup_examples: int = field(default=4, metadata=num_range(0, 1000))
+    # what `train` exports: the TF Serving SavedModel, and ONNX converted from it (tf2onnx)
+    formats: list[Literal[EXPORT_FORMATS]] = field(default_factory=lambda: ["saved_model"])
+    # binary classification: the decision threshold `class_id` applies at serving —
+    # "tuned" (the val-tuned value of threshold.json) or a probability
+    threshold: Literal["tuned"] | float = field(default="tuned", metadata=num_range(0.0, 1.0))
+
+
+@section_effect("none")
+@dataclass
+class TrackingConfig:
+    """Experiment tracking: where a run's params, metrics and artifacts are logged (chief only)."""
+
+    backend: Literal["none", "mlflow"] = "none"  # none: the tracker is never imported
+    uri: str | None = None  # the tracking server or store; default: the backend's own
+    experiment: str | None = None  # default: "<data.name>_<model.name>"
 
 
 TFLITE_VARIANTS = ("float32", "dynamic_range", "float16", "int8")
@@ -160,6 +178,7 @@ class ExperimentConfig:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     compression: CompressionConfig = field(default_factory=CompressionConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
