@@ -139,7 +139,7 @@ def _train(args) -> int:
         result = run(cfg, run_dir)
     verb = "was already finished" if result.already_finished else "finished"
     print(f"run {run_dir} {verb}: {_test_summary(cfg.task.name, result.metrics)}")
-    _print_evaluation(result.run_dir, result.metrics)
+    _print_evaluation(result.run_dir, cfg.task.name, result.metrics)
     if result.export_path:
         print(f"SavedModel for TF Serving: {result.export_path}")
     return 0
@@ -156,12 +156,14 @@ def _test_summary(task: str, metrics: dict) -> str:
     return f"test {scores}, diagnosis {metrics.get('diagnosis')}"
 
 
-def _print_evaluation(out: Path, metrics: dict) -> None:
-    """Where the report is, and the cross-validated accuracy when CV ran."""
+def _print_evaluation(out: Path, task: str, metrics: dict) -> None:
+    """Where the report is, and the cross-validated headline metric when CV ran."""
+    from bigmodel_tf.tasks import get_task
+
     if "cv" in metrics:
-        val = metrics["cv"]["mean"]["val"]["accuracy"], metrics["cv"]["std"]["val"]["accuracy"]
-        print(f"{metrics['cv']['folds']}-fold cross-validation: val accuracy "
-              f"{val[0]:.4f} ± {val[1]:.4f} (table: {out / 'cv.csv'})")
+        name, cv = get_task(task).headline, metrics["cv"]
+        print(f"{cv['folds']}-fold cross-validation: val {name} {cv['mean']['val'][name]:.4f} "
+              f"± {cv['std']['val'][name]:.4f} (table: {out / 'cv.csv'})")
     if (out / "report.md").exists():
         print(f"report: {out / 'report.md'}")
 
@@ -179,7 +181,7 @@ def _evaluate(args) -> int:
         out, metrics = evaluate_finished(run, args.overrides,
                                          Path(args.out) if args.out else None)
     print(f"evaluated {run.path} into {out}: {_test_summary(run.spec.task, metrics)}")
-    _print_evaluation(out, metrics)
+    _print_evaluation(out, run.spec.task, metrics)
     return 0
 
 

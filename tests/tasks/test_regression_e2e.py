@@ -90,8 +90,9 @@ def test_pruned_int8_tflite_within_tolerance(trained):
     assert "| rmse_relative_change |" in (run_dir / "compression" / "report.md").read_text()
 
 
-def test_csv_with_a_numeric_label_trains_as_regression(tmp_path):
-    """data.name=csv, data.path and data.label are all it takes to train a regression."""
+def test_csv_with_a_numeric_label_trains_as_regression(tmp_path, capsys):
+    """data.name=csv, data.path and data.label are all it takes to train a regression; its
+    cross-validation summary line names the task's headline metric."""
     bunch = load_diabetes()
     path = tmp_path / "diabetes.csv"
     rows = [",".join([*bunch.feature_names, "progression"])]
@@ -101,7 +102,9 @@ def test_csv_with_a_numeric_label_trains_as_regression(tmp_path):
     run_dir = tmp_path / "run"
     assert main(["train", "--run-dir", str(run_dir), "--set", "data.name=csv",
                  f"data.path={path}", "data.label=progression", *LEAN_TRAINING,
-                 "train.epochs=2"]) == 0
+                 "train.epochs=2", "--cv", "2"]) == 0
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["task"]["name"] == "regression"
-    assert "rmse" in json.loads((run_dir / "metrics.json").read_text())["test"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "rmse" in metrics["test"] and metrics["cv"]["folds"] == 2
+    assert "2-fold cross-validation: val rmse " in capsys.readouterr().out
