@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, load_config, run_name
+from bigmodel_tf.config import load_config, run_name
 from bigmodel_tf.errors import ConfigError, RunPreempted, UserError
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.run_lock import lock_run_dir
@@ -126,7 +126,7 @@ def _train(args) -> int:
     from bigmodel_tf.experiments import run
     from bigmodel_tf.training.model_choice import resolve_auto_model
     from bigmodel_tf.training.preemption import handle_sigterm
-    from bigmodel_tf.training.run_dir import resolve_run_dir, set_aside
+    from bigmodel_tf.training.run_dir import resolve_run_dir, run_state, set_aside
 
     cfg = resolve_auto_model(cfg)  # the run is named and saved with the concrete model
     run_dir = resolve_run_dir(run_name(cfg), args.run_dir)
@@ -134,7 +134,7 @@ def _train(args) -> int:
     if moved:
         print(f"bigmodel: the previous run in {run_dir} was moved to {moved}", file=sys.stderr)
     if args.workers is not None or args.cluster:
-        return _train_workers(args, cfg, [*args.overrides, *cv], run_dir)
+        return _train_workers(args, [*args.overrides, *cv], run_dir, run_state(cfg, run_dir))
     with handle_sigterm():  # SIGTERM: keep the backup, exit 75 (preemption.py)
         result = run(cfg, run_dir)
     verb = "was already finished" if result.already_finished else "finished"
@@ -199,10 +199,10 @@ def _export(args) -> int:
     return 0
 
 
-def _train_workers(args, cfg: ExperimentConfig, overrides: list[str], run_dir: Path) -> int:
-    """``train --workers N`` (local processes) or ``--cluster`` (print per-host commands)."""
+def _train_workers(args, overrides: list[str], run_dir: Path, state: str) -> int:
+    """``train --workers N`` (local processes) or ``--cluster`` (print per-host commands) of
+    the run in ``run_dir``, whose ``state`` (training.run_dir.run_state) says if it finished."""
     from bigmodel_tf.training import launcher
-    from bigmodel_tf.training.run_dir import run_state
 
     train_args = ["--run-dir", str(run_dir)]
     train_args += ["--config", args.config] if args.config else []
@@ -212,7 +212,7 @@ def _train_workers(args, cfg: ExperimentConfig, overrides: list[str], run_dir: P
         return 0
     if not 1 <= args.workers <= 64:
         raise ConfigError(f"--workers: expected 1 to 64 worker processes, got {args.workers}")
-    if run_state(cfg, run_dir) == "finished":
+    if state == "finished":
         RunDir(run_dir).check_data_unchanged()
         print(f"run {run_dir} was already finished: {run_dir / 'metrics.json'}")
         return 0

@@ -35,7 +35,7 @@ def compiled_model(cfg, steps_per_epoch: int) -> keras.Model:
     keras.utils.set_random_seed(cfg.seed)
     spec = load_splits(cfg).spec
     model = build_model(cfg.model, spec)
-    compile_model(cfg, model, spec.task, steps_per_epoch)
+    compile_model(model, cfg.train, cfg.runtime, cfg.task, spec.task, steps_per_epoch)
     keras.mixed_precision.set_global_policy("float32")
     return model
 

@@ -39,7 +39,7 @@ def measure(cfg) -> dict:
                               replicas=replicas)
         steps = int(train.cardinality())
         model = build_model(cfg.model, splits.spec)
-        compile_model(cfg, model, splits.spec.task, steps)
+        compile_model(model, cfg.train, cfg.runtime, cfg.task, splits.spec.task, steps)
     keras.mixed_precision.set_global_policy("float32")
     seconds = []
     for _ in range(cfg.benchmark.repeats):

@@ -23,6 +23,7 @@ from pathlib import Path
 import keras
 
 from bigmodel_tf.config import ExperimentConfig, config_hash, save_config
+from bigmodel_tf.config.sections import RuntimeConfig, TaskConfig, TrainConfig
 from bigmodel_tf.data import Splits, build_dataset, load_splits, with_run_cache
 from bigmodel_tf.data.fingerprint import data_fingerprint
 from bigmodel_tf.manifest import write_manifest
@@ -76,18 +77,18 @@ def _verbosity(verbose: str | int) -> int:
     return verbose
 
 
-def compile_model(cfg: ExperimentConfig, model: keras.Model, task_name: str,
-                  steps_per_epoch: int) -> None:
-    """Compile ``model`` with the configured optimizer and the loss and metrics of its data's
-    task ``task_name`` (the spec's; the one place)."""
+def compile_model(model: keras.Model, train: TrainConfig, runtime: RuntimeConfig,
+                  task_cfg: TaskConfig, task_name: str, steps_per_epoch: int) -> None:
+    """Compile ``model`` with the optimizer of ``train``/``runtime`` and the loss and metrics
+    of its data's task ``task_name`` (the spec's; the one place), ``task_cfg`` choosing the loss."""
     task = get_task(task_name)
     model.compile(
-        optimizer=build_optimizer(cfg.train, cfg.runtime, steps_per_epoch,  # the replicas of
+        optimizer=build_optimizer(train, runtime, steps_per_epoch,  # the replicas of
                                   model.distribute_strategy.num_replicas_in_sync),  # its scope
-        loss=task.loss(cfg.task, keras),
+        loss=task.loss(task_cfg, keras),
         metrics=task.compile_metrics(keras),
-        jit_compile=cfg.runtime.jit_compile,
-        steps_per_execution=cfg.runtime.steps_per_execution,
+        jit_compile=runtime.jit_compile,
+        steps_per_execution=runtime.steps_per_execution,
     )
 
 
@@ -137,7 +138,7 @@ def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
         train_ds = read("train", replicas=strategy.num_replicas_in_sync)
         steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
         model = build_model(cfg.model, splits.spec)
-        compile_model(cfg, model, splits.spec.task, steps)
+        compile_model(model, cfg.train, cfg.runtime, cfg.task, splits.spec.task, steps)
     with lock_run_dir(run_dir):
         state = run_state(saved_cfg, run_dir)  # another process may have run it meanwhile
         if state == "finished":

@@ -77,7 +77,8 @@ def sweep(cfg: ExperimentConfig) -> tuple[list[float], list[float]]:
         batches = iter(build_dataset(splits, "train", cfg.data, cfg.seed,
                                      cfg.data.batch_size * replicas, replicas=replicas).repeat())
         model = build_model(cfg.model, spec)
-        compile_model(cfg, model, spec.task, steps_per_epoch=t.lr_finder_steps)
+        compile_model(model, cfg.train, cfg.runtime, cfg.task, spec.task,
+                      steps_per_epoch=t.lr_finder_steps)
     rates = np.geomspace(t.lr_finder_min, t.lr_finder_max, t.lr_finder_steps)
     tried, losses, best = [], [], math.inf
     for rate in rates:

@@ -39,7 +39,7 @@ def probe(strategy, val_fraction: float, batch: int) -> dict:
     with strategy.scope():
         train, val = (config_dataset(cfg, split, replicas) for split in ("train", "val"))
         model = build_model(cfg.model, splits.spec)
-        compile_model(cfg, model, splits.spec.task, 1)
+        compile_model(model, cfg.train, cfg.runtime, cfg.task, splits.spec.task, 1)
         model.fit(train, steps_per_epoch=1, epochs=1, verbose=0)
         validation = ReplicaValidation(strategy, config_reader(cfg, replicas))
     validation.set_model(model)

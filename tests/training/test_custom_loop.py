@@ -24,7 +24,7 @@ def trained(cfg, use_loop: bool):
     steps = int(train.cardinality())
     spec = load_splits(cfg).spec
     model = build_model(cfg.model, spec)
-    compile_model(cfg, model, spec.task, steps)
+    compile_model(model, cfg.train, cfg.runtime, cfg.task, spec.task, steps)
     csv = keras.callbacks.CSVLogger("/dev/null")  # any Keras callback runs in both
     if use_loop:
         history = fit_distributed(tf.distribute.get_strategy(), model, config_reader(cfg),

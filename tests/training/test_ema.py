@@ -88,7 +88,7 @@ def test_custom_loop_keeps_the_ema_weights_of_the_best_epoch(tmp_path):
     steps = int(config_dataset(cfg, "train").cardinality())
     spec = load_splits(cfg).spec
     model = build_model(cfg.model, spec)
-    compile_model(cfg, model, spec.task, steps)
+    compile_model(model, cfg.train, cfg.runtime, cfg.task, spec.task, steps)
     recorder = AverageRecorder()
     callbacks = [recorder, *build_callbacks(cfg.train, tmp_path, examples_per_epoch=steps)]
     fit_distributed(tf.distribute.get_strategy(), model, config_reader(cfg), steps,

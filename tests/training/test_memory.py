@@ -63,7 +63,7 @@ def test_measured_peak_lies_within_the_estimate(precision):
     keras.mixed_precision.set_global_policy(precision)
     model = build_model(cfg.model, spec)
     estimate = estimate_memory(cfg.train, cfg.data.batch_size, model, spec.input_shape)
-    compile_model(cfg, model, spec.task, steps_per_epoch=3)
+    compile_model(model, cfg.train, cfg.runtime, cfg.task, spec.task, steps_per_epoch=3)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 16, size=(512, *spec.input_shape)).astype("float32")
     y = rng.integers(0, spec.num_classes, size=512)

@@ -38,7 +38,8 @@ def probe(search_dir: Path) -> dict:
         registry_sizes.append(len(gradient_registry()))
         splits = load_splits(cfg)
         model = build_model(cfg.model, splits.spec)
-        compile_model(cfg, model, splits.spec.task, steps_per_epoch=4)
+        compile_model(model, cfg.train, cfg.runtime, cfg.task, splits.spec.task,
+                      steps_per_epoch=4)
         train = build_dataset(splits, "train", cfg.data, cfg.seed, cfg.data.batch_size)
         history = model.fit(train, epochs=cfg.train.epochs, verbose=0)
         metrics = {"val": {"accuracy": float(history.history["accuracy"][-1])},
