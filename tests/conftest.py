@@ -38,7 +38,11 @@ def _shared_fixtures(item) -> list[str]:
 def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup`` (pyproject.toml), tests linked by a shared fixture (a
     trained run, a compressed model), directly or through other tests, run in one worker,
-    so each such fixture is built once; every other test goes to whichever worker is free."""
+    so each such fixture is built once; every other test goes to whichever worker is free.
+
+    Slow tests are collected first: pytest-xdist hands out work in collection order (after
+    the shared-fixture groups, largest first), so the long end-to-end runs start early and
+    the many short tests fill the gaps instead of a long test starting last on one core."""
     parent: dict[str, str] = {}
 
     def root(fixture: str) -> str:
@@ -53,3 +57,4 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if uses[item.nodeid]:
             item.add_marker(pytest.mark.xdist_group(root(uses[item.nodeid][0])))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
