@@ -6,7 +6,8 @@ A ``manifest.json`` sits in the folder of the artifacts it lists:
   training), and under ``data`` the fingerprint of the files of ``data.path``;
 - a TF Serving version ``saved_models/<name>/<version>/``: every file of the SavedModel
   (written into the temporary folder before it is renamed, so the version and its
-  manifest appear together);
+  manifest appear together), and under ``serving`` the decision threshold ``class_id``
+  applies and, for a CSV model, the column of each signature input;
 - ``saved_models/<name>/tflite/``: the ``.tflite`` files.
 
 Format::
@@ -74,7 +75,7 @@ def read_manifest(folder: Path) -> dict:
 
 def write_manifest(
     folder: str | Path, config_hash: str | None, files: list[str] | None = None,
-    data: dict | None = None,
+    data: dict | None = None, serving: dict | None = None,
 ) -> Path:
     """List ``files`` (relative to ``folder``; None = every file under it) in its manifest.
 
@@ -83,7 +84,8 @@ def write_manifest(
 
     Entries of other files already listed are kept, so artifacts added later to the same
     folder extend the manifest. ``data`` is the fingerprint of the training data
-    (data/fingerprint.py), recorded in a run directory's manifest. Written atomically.
+    (data/fingerprint.py), recorded in a run directory's manifest; ``serving`` what a TF
+    Serving version serves (export/saved_model.py). Written atomically.
     """
     folder = Path(folder)
     path = folder / MANIFEST
@@ -98,6 +100,8 @@ def write_manifest(
     }
     if data is not None:
         manifest["data"] = data
+    if serving is not None:
+        manifest["serving"] = serving
     return write_json(path, manifest)
 
 

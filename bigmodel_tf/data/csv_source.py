@@ -4,8 +4,10 @@ Column types come from data.numeric_columns / data.categorical_columns where giv
 Otherwise a column is numeric when more than half of its non-empty cells are numbers, and
 categorical when they are not; a numeric column's other cells are bad cells, never a
 reason to re-type the column. Categorical columns are one-hot encoded over their sorted
-values; the vocabularies go into the spec (``categories``) and the encoded columns are
-named ``column=value``.
+values; the vocabularies go into the spec (``categories``: ``{}`` when every column is
+numeric, which marks a CSV spec) and the encoded columns are named ``column=value``. The
+serving model takes the raw columns and encodes them the same way inside the model
+(``columns``), so a category the file does not hold goes to an out-of-vocabulary slot.
 
 ``scan`` checks every cell and lists each bad one by column name and file line (1-based,
 the header is line 1): an empty cell, text in a numeric column, NaN, an infinity, a number
@@ -261,7 +263,7 @@ def load_csv(data_cfg: DataConfig, seed: int, task_name: str = "auto") -> RawDat
         kind="tabular",
         class_names=class_names,
         feature_names=names,
-        categories=categories or None,
+        categories=categories,
         task=task,
     )
 

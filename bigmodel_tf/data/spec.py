@@ -30,7 +30,9 @@ class DataSpec:
     mean: list[float] | None = None
     variance: list[float] | None = None
     class_counts: dict[str, int] | None = None  # train split, before resampling
-    # csv: category vocabularies of one-hot encoded columns, {column: [values...]}
+    # csv: category vocabularies of one-hot encoded columns, {column: [values...]} ({} when
+    # all columns are numeric); with it the serving signature takes the raw columns
+    # (data/columns.py), without it (None: not a CSV) one input named input_name
     categories: dict[str, list[str]] | None = None
     # images: [low, high] of the raw pixel values (digits 0..16, image files 0..255), e.g.
     # for RandomContrast's value_range and for clients that send raw pixels.

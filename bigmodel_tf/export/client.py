@@ -1,12 +1,15 @@
 """Export stage: a small TF Serving client (REST and gRPC) for exported models.
 
 Builds predict requests for the ``serving_default`` signature that ``saved_model`` writes
-(one raw float32 input; outputs ``probabilities`` and ``class_id`` for classification,
-``prediction`` for regression), sends them with the
-standard library (REST) or ``grpc`` + ``tensorflow-serving-api`` (gRPC), and returns the
-outputs as numpy arrays. For manual use:
+and returns the outputs as numpy arrays (``probabilities`` and ``class_id`` for
+classification, ``prediction`` for regression). Its inputs are raw: one float32 batch
+(``image`` or ``features``) as an array, or for a CSV model raw rows, one named input per
+column (numbers for numeric columns, strings for categorical ones) given as a list of
+``{column: value}`` rows or as ``{column: values}``. Requests are sent with the standard
+library (REST) or ``grpc`` + ``tensorflow-serving-api`` (gRPC). For manual use:
 
     python -m bigmodel_tf.export.client --model digits_cnn --input batch.npy [--grpc]
+    python -m bigmodel_tf.export.client --model wine_mlp --input rows.json [--grpc]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 
 import grpc
 import numpy as np
@@ -35,12 +39,40 @@ def rest_predict_url(host: str, port: int, model_name: str, version: int | None 
     return f"http://{host}:{port}/v1/models/{model_name}{versioned}:predict"
 
 
-def rest_predict_body(x: np.ndarray, signature_name: str = SIGNATURE_NAME) -> dict:
-    """The JSON body of a REST predict request in row format (one instance per example)."""
-    return {
-        "signature_name": signature_name,
-        "instances": np.asarray(x, dtype=np.float32).tolist(),
-    }
+Rows = list[dict] | dict[str, Sequence]  # raw rows of a CSV model, or their columns
+
+
+def _input_array(values) -> np.ndarray:
+    """One named input as a batch: strings stay strings (object), numbers become float32."""
+    array = np.asarray(values)
+    return array.astype(object) if array.dtype.kind in "OUS" else array.astype(np.float32)
+
+
+def named_inputs(rows: Rows) -> dict[str, np.ndarray]:
+    """Raw rows (``[{column: value}, ...]``) or columns (``{column: values}``) as one batch
+    per named input."""
+    if isinstance(rows, dict):
+        return {name: _input_array(values) for name, values in rows.items()}
+    if not rows:
+        raise UserError("no rows to send")
+    names = list(rows[0])
+    for i, row in enumerate(rows):
+        if list(row) != names:
+            raise UserError(f"row {i}: has columns {sorted(row)}, expected {sorted(names)}")
+    return {name: _input_array([row[name] for row in rows]) for name in names}
+
+
+def rest_predict_body(x: np.ndarray | Rows, signature_name: str = SIGNATURE_NAME) -> dict:
+    """The JSON body of a REST predict request in row format (one instance per example):
+    an array's examples, or raw rows as ``{column: value}`` objects."""
+    if isinstance(x, np.ndarray):
+        instances = np.asarray(x, dtype=np.float32).tolist()
+    else:
+        columns = {name: values.tolist() for name, values in named_inputs(x).items()}
+        count = len(next(iter(columns.values())))
+        instances = [{name: values[i] for name, values in columns.items()}
+                     for i in range(count)]
+    return {"signature_name": signature_name, "instances": instances}
 
 
 INTEGER_OUTPUTS = ("class_id",)  # every other output of the signature is float32
@@ -67,7 +99,7 @@ def predict_rest(
     host: str,
     port: int,
     model_name: str,
-    x: np.ndarray,
+    x: np.ndarray | Rows,
     timeout: float = 10,
     version: int | None = None,
 ) -> dict[str, np.ndarray]:
@@ -93,21 +125,24 @@ def predict_rest(
 
 
 def grpc_predict_request(
-    x: np.ndarray,
+    x: np.ndarray | Rows,
     model_name: str,
-    input_name: str,
+    input_name: str | None = None,
     signature_name: str = SIGNATURE_NAME,
     version: int | None = None,
 ) -> predict_pb2.PredictRequest:
-    """A gRPC PredictRequest carrying ``x`` as a float32 tensor under ``input_name``."""
+    """A gRPC PredictRequest: an array as one float32 tensor under ``input_name`` (default
+    ``default_input_name``), or raw rows as one tensor per column (float32 or string)."""
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
     request.model_spec.signature_name = signature_name
     if version is not None:
         request.model_spec.version.value = version
-    request.inputs[input_name].CopyFrom(
-        tf.make_tensor_proto(np.asarray(x, dtype=np.float32), dtype=tf.float32)
-    )
+    inputs = ({input_name or default_input_name(x): np.asarray(x, dtype=np.float32)}
+              if isinstance(x, np.ndarray) else named_inputs(x))
+    for name, values in inputs.items():
+        dtype = tf.string if values.dtype == object else tf.float32
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(values, dtype=dtype))
     return request
 
 
@@ -128,31 +163,42 @@ def predict_grpc(
             for name, tensor in sorted(response.outputs.items())}
 
 
-def load_batch(path: str) -> np.ndarray:
-    """Read a batch of raw examples from a .npy file (no pickle) as float32."""
+def load_batch(path: str) -> np.ndarray | list[dict]:
+    """Read a batch of raw examples: a .npy file (no pickle) as float32, or a .json file
+    holding a list of ``{column: value}`` rows (a CSV model's raw rows)."""
     try:
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as handle:
+                rows = json.load(handle)
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                raise UserError(f"--input {path}: expected a JSON list of {{column: value}} rows")
+            return rows
         return np.load(path, allow_pickle=False).astype(np.float32)
     except FileNotFoundError:
         raise UserError(f"--input {path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--input {path}: not valid JSON ({exc})") from None
     except (OSError, ValueError) as exc:
         raise UserError(f"--input {path}: not a numeric .npy array ({exc})") from None
 
 
 def default_input_name(x: np.ndarray) -> str:
-    """The project's input name for a batch: "image" for [n, h, w, c], else "features"."""
-    return "image" if x.ndim > 2 else "features"
+    """The project's input name for an array batch: "image" for [n, h, w, c], else
+    "features"."""
+    return "image" if np.ndim(x) > 2 else "features"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: send one batch to TF Serving and print the answer as JSON."""
     parser = argparse.ArgumentParser(
         prog="python -m bigmodel_tf.export.client",
-        description="Send a batch of raw examples (.npy) to a TF Serving model.",
+        description="Send a batch of raw examples (.npy, or .json rows) to a TF Serving model.",
     )
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, help=f"default {REST_PORT} (REST), {GRPC_PORT} (gRPC)")
     parser.add_argument("--model", required=True, help="the served model's name")
-    parser.add_argument("--input", required=True, help=".npy array [batch, *input_shape]")
+    parser.add_argument("--input", required=True,
+                        help=".npy array [batch, *input_shape], or .json list of raw rows")
     parser.add_argument("--version", type=int, help="model version (default: latest)")
     parser.add_argument("--input-name", help="gRPC input name (default: image or features)")
     parser.add_argument("--grpc", action="store_true", help="use gRPC instead of REST")
@@ -161,9 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         x = load_batch(args.input)
         if args.grpc:
-            request = grpc_predict_request(
-                x, args.model, args.input_name or default_input_name(x), version=args.version
-            )
+            request = grpc_predict_request(x, args.model, args.input_name,
+                                           version=args.version)
             result = predict_grpc(args.host, args.port or GRPC_PORT, request, args.timeout)
         else:
             result = predict_rest(

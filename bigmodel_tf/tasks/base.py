@@ -42,9 +42,15 @@ class Task(abc.ABC):
         """Keras metrics tracked while training (history.csv columns)."""
 
     @abc.abstractmethod
-    def serving_outputs(self, inputs, outputs, spec) -> dict:
+    def serving_outputs(self, inputs, outputs, spec, decision=None) -> dict:
         """The TF Serving signature's outputs (name -> tensor) from its inputs and the
-        model's outputs (a row with a non-finite input gets a NaN or sentinel output)."""
+        model's outputs (a row with a non-finite input gets a NaN or sentinel output),
+        applying ``decision`` (``serving_decision``'s rule) where there is one."""
+
+    def serving_decision(self, setting, eval_cfg, run_dir, spec) -> dict | None:
+        """The decision rule the serving signature applies, from ``export.threshold``
+        (``setting``) and the run's evaluation files; None: the task has none."""
+        return None
 
     @abc.abstractmethod
     def tflite_check(self, reference: np.ndarray, candidate: np.ndarray,

@@ -44,13 +44,15 @@ class ClassificationTask(Task):
         """Accuracy (history.csv column ``accuracy``)."""
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
-    def serving_outputs(self, inputs, outputs, spec) -> dict:
+    def serving_outputs(self, inputs, outputs, spec, decision=None) -> dict:
         """``probabilities`` (float32 [batch, classes]) and ``class_id`` (int64 [batch]).
 
-        A row with a NaN or infinite input value, or whose probabilities are not finite (a
-        huge finite input can overflow inside the model), gets NaN probabilities and
-        class_id ``NO_CLASS`` instead of argmax's silent 0. The cast keeps the signature
-        float32 for models trained under a mixed precision policy.
+        ``class_id`` is argmax, or with a binary ``decision`` (``serving_decision``) the
+        positive class where its probability reaches the threshold. A row with a NaN or
+        infinite input value, or whose probabilities are not finite (a huge finite input can
+        overflow inside the model), gets NaN probabilities and class_id ``NO_CLASS``
+        instead of a silent class. The cast keeps the signature float32 for models trained
+        under a mixed precision policy.
         """
         import tensorflow as tf  # on first use: the task's other parts need no TensorFlow
 
@@ -58,12 +60,23 @@ class ClassificationTask(Task):
         rows = tf.reshape(inputs, [tf.shape(inputs)[0], -1])
         valid = tf.logical_and(tf.reduce_all(tf.math.is_finite(rows), axis=1),
                                tf.reduce_all(tf.math.is_finite(probabilities), axis=1))
-        class_id = tf.where(
-            valid, tf.argmax(probabilities, axis=-1, output_type=tf.int64),
-            tf.constant(NO_CLASS, tf.int64),
-        )
+        if decision is None:
+            chosen = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        else:
+            positive = int(decision["positive_class_id"])
+            hit = probabilities[:, positive] >= tf.constant(decision["threshold"], tf.float32)
+            chosen = tf.where(hit, tf.constant(positive, tf.int64),
+                              tf.constant(1 - positive, tf.int64))
+        class_id = tf.where(valid, chosen, tf.constant(NO_CLASS, tf.int64))
         probabilities = tf.where(valid[:, None], probabilities, float("nan"))
         return {"probabilities": probabilities, "class_id": class_id}
+
+    def serving_decision(self, setting, eval_cfg, run_dir, spec):
+        """Binary tasks: the threshold ``export.threshold`` chooses (``threshold.py``);
+        None (argmax) for more classes."""
+        from bigmodel_tf.tasks.classification.threshold import serving_threshold
+
+        return serving_threshold(setting, eval_cfg, run_dir, spec.class_names)
 
     def tflite_check(self, reference, candidate, labels):
         """Top-1 match rate and max abs difference of the probabilities, and the number of

@@ -6,11 +6,15 @@ imbalanced data. ``tune_threshold`` picks it
 on the val split (``evaluation.threshold_objective``: the best F1, or the best precision
 among thresholds that reach ``evaluation.target_recall``); ``threshold_report`` scores both
 thresholds on val and test; ``write_threshold`` saves ``threshold.json`` in the run
-directory, and ``apply_threshold`` is what a serving client does with it.
+directory; ``serving_threshold`` is the rule the exported ``class_id`` applies
+(``export.threshold``: that tuned value, or a given probability), and ``apply_threshold``
+the same rule in NumPy.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +23,9 @@ from sklearn import metrics as skm
 from bigmodel_tf.errors import ConfigError
 from bigmodel_tf.io import write_json
 
+log = logging.getLogger("bigmodel_tf.tasks")
 DEFAULT_THRESHOLD = 0.5
+THRESHOLD_FILE = "threshold.json"
 
 
 def positive_index(eval_cfg, class_names: list[str]) -> int:
@@ -102,9 +108,34 @@ def threshold_report(probs: dict, labels: dict, eval_cfg, class_names: list[str]
 
 
 def write_threshold(report: dict, run_dir: Path) -> Path:
-    """Save ``threshold.json`` (the value a serving client applies) in the run directory."""
-    path = run_dir / "threshold.json"
+    """Save ``threshold.json`` (the value the exported ``class_id`` applies with
+    ``export.threshold=tuned``) in the run directory."""
+    path = run_dir / THRESHOLD_FILE
     write_json(path, {key: report[key] for key in ("value", "objective", "target_recall",
                                                     "positive_class", "positive_class_id",
                                                     "tuned_on")})
     return path
+
+
+def serving_threshold(setting, eval_cfg, run_dir: Path, class_names: list[str]) -> dict | None:
+    """The decision rule of a binary model's serving ``class_id`` (None: not binary).
+
+    ``setting`` is ``export.threshold``: ``"tuned"`` reads the value the evaluation stage
+    tuned on val from ``run_dir/threshold.json`` (0.5 when the run has none, e.g.
+    evaluation was skipped), a number is used as it is. The positive class is
+    ``evaluation.positive_class``.
+    """
+    if len(class_names) != 2:
+        return None
+    positive = positive_index(eval_cfg, class_names)
+    if setting != "tuned":
+        value, source = float(setting), "export.threshold"
+    elif (Path(run_dir) / THRESHOLD_FILE).is_file():
+        value = float(json.loads((Path(run_dir) / THRESHOLD_FILE).read_text())["value"])
+        source = f"tuned on val ({THRESHOLD_FILE})"
+    else:
+        log.warning("export.threshold=tuned: %s has no %s; class_id uses %s", run_dir,
+                    THRESHOLD_FILE, DEFAULT_THRESHOLD)
+        value, source = DEFAULT_THRESHOLD, f"default (no {THRESHOLD_FILE})"
+    return {"threshold": value, "positive_class": class_names[positive],
+            "positive_class_id": positive, "source": source}

@@ -69,9 +69,9 @@ class RegressionTask(Task):
             raise ConfigError("train.monitor=val_accuracy: regression has no accuracy; "
                               "use val_loss")
 
-    def serving_outputs(self, inputs, outputs, spec) -> dict:
+    def serving_outputs(self, inputs, outputs, spec, decision=None) -> dict:
         """``prediction``: float32 [batch] in the label's units, NaN for a row with a
-        non-finite input value."""
+        non-finite input value (a regression has no decision rule)."""
         import tensorflow as tf  # on first use: the task's other parts need no TensorFlow
 
         prediction = tf.cast(outputs, tf.float32)[:, 0]
