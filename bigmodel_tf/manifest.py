@@ -7,7 +7,10 @@ A ``manifest.json`` sits in the folder of the artifacts it lists:
 - a TF Serving version ``saved_models/<name>/<version>/``: every file of the SavedModel
   (written into the temporary folder before it is renamed, so the version and its
   manifest appear together);
-- ``saved_models/<name>/tflite/``: the ``.tflite`` files.
+- ``saved_models/<name>-onnx/<version>/``: ``model.onnx`` converted from that SavedModel
+  version and ``onnx.json`` (its parity), written before the folder is renamed into place;
+- ``saved_models/<name>-tflite/<N>/``: the ``.tflite`` files and compression.json of one
+  ``bigmodel compress``.
 
 Format::
 
