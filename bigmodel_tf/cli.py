@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from bigmodel_tf.config import load_config, run_name
-from bigmodel_tf.errors import ConfigError, RunPreempted, UserError
+from bigmodel_tf.errors import ConfigError, RunPreempted, UserError, require_extra
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.run_lock import lock_run_dir
 from bigmodel_tf.tf_startup import quiet_tensorflow_startup
@@ -68,8 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         "override data.* or evaluation.* keys, e.g. --set data.name=csv data.path=new.csv")
     evaluate.add_argument("--out", metavar="DIR", help="default: the run directory for its own "
                           "data, else RUN_DIR/evaluations/<data>-<hash>")
-    _add_run_command(sub, "export", "export a run's model.keras as a TF Serving model",
-                     "override export keys, e.g. --set export.dir=/models export.name=digits")
+    export = _add_run_command(sub, "export", "export a run's model.keras as a TF Serving "
+                              "model (and ONNX)", "override export keys, e.g. --set "
+                              "export.dir=/models export.name=digits")
+    export.add_argument("--format", choices=["saved_model", "onnx"], help="saved_model: a "
+                        "new SavedModel version only; onnx: convert the newest version this "
+                        "run exported (default: export.formats)")
     _add_run_command(sub, "compress", "prune, quantize and convert a run's model to TFLite; "
                      "measure each", "override compression.* or export.* keys, e.g. "
                      "--set compression.qat=true")
@@ -123,6 +127,8 @@ def _train(args) -> int:
     """``bigmodel train``: validate the config, train, print where everything went."""
     cv = [f"train.cv_folds={args.cv}"] if args.cv is not None else []
     cfg = load_config(args.config, [*args.overrides, *cv])  # before TensorFlow is imported
+    if "onnx" in cfg.export.formats:
+        require_extra("onnx", "export.formats=[..., onnx]")  # not after training
     from bigmodel_tf.experiments import run
     from bigmodel_tf.training.model_choice import resolve_auto_model
     from bigmodel_tf.training.preemption import handle_sigterm
@@ -186,14 +192,22 @@ def _evaluate(args) -> int:
 
 
 def _export(args) -> int:
-    """``bigmodel export``: export a finished run's model as a new SavedModel version."""
-    from bigmodel_tf.config import replace
+    """``bigmodel export``: a new SavedModel version of a finished run (and its ONNX), or
+    (``--format onnx``) the run's newest version converted to ONNX."""
+    from bigmodel_tf.config import replace, with_changes
 
     run = RunDir(args.run)
     cfg = replace(run.config, args.overrides)
+    if args.format == "saved_model":
+        cfg = with_changes(cfg, {"export.formats": ["saved_model"]})
+    if args.format == "onnx" or "onnx" in cfg.export.formats:
+        require_extra("onnx", "ONNX export")  # before TensorFlow is imported
     run.check_finished()
-    from bigmodel_tf.export.from_run import export_run
+    from bigmodel_tf.export.from_run import convert_run_to_onnx, export_run
 
+    if args.format == "onnx":
+        print(f"ONNX: {convert_run_to_onnx(run, cfg) / 'model.onnx'}")
+        return 0
     path = export_run(run, cfg)
     print(f"SavedModel for TF Serving: {path}")
     return 0

@@ -3,7 +3,18 @@
 A ``UserError`` is something the user can fix (a config key, a file, a column): the CLI
 prints its one-line message on stderr and exits with status 2, without a traceback.
 Anything else is a bug in the tool and keeps its traceback.
+
+``require_extra`` checks that an optional feature's setup.cfg extra is installed (without
+importing it) and says which one to install.
 """
+
+import importlib.util
+
+# The setup.cfg extras of optional features, and the modules each one provides.
+EXTRA_MODULES = {
+    "onnx": ("tf2onnx", "onnx", "onnxruntime"),
+    "compress": ("tensorflow_model_optimization", "tf_keras", "ai_edge_litert"),
+}
 
 
 class UserError(Exception):
@@ -30,6 +41,23 @@ class TrainingDivergedError(UserError):
 
 class CompressionError(UserError):
     """A layer or model cannot be pruned, quantized or converted as configured."""
+
+
+class ExportError(UserError):
+    """A model cannot be exported in a requested format (an op the converter cannot map)."""
+
+
+class MissingExtraError(UserError):
+    """An optional feature's dependencies (a setup.cfg extra) are not installed."""
+
+
+def require_extra(extra: str, feature: str) -> None:
+    """Raise MissingExtraError with the pip command unless every module of ``extra`` is
+    importable (found, not imported)."""
+    missing = [name for name in EXTRA_MODULES[extra] if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtraError(f"{feature} needs {', '.join(missing)} (the [{extra}] extra): "
+                                f'pip install "bigmodel_tf[{extra}]"')
 
 
 class ArtifactError(UserError):

@@ -29,10 +29,15 @@ marker; never a user's file.
 empty folder or a folder with the marker of the same command, and refuses anything else;
 a folder replaced by ``publish_dir`` must moreover hold only the files it was published
 with, so that replacing it loses nothing of the user's.
+
+**Numbered versions** (TF Serving's ``<name>/1/``, ``2/``, ... and compress's TFLite
+versions): a folder written in full under a hidden name is renamed to the next free
+integer by ``publish_version``; an existing version is never touched.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -46,6 +51,8 @@ from typing import Any
 from bigmodel_tf.errors import RunDirError
 
 OWNER_MARKER = ".bigmodel-owner.json"
+# Another writer may claim the same version between the look-up and the rename; retry then.
+_PUBLISH_ATTEMPTS = 10
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -308,3 +315,26 @@ def publish_dir(staged: str | Path, final: str | Path) -> None:
     _fsync_dir(final.parent)
     if previous is not None and previous != staged and previous.is_dir():
         _remove_version(previous)
+
+
+def next_version(base: str | Path) -> int:
+    """The next free version under ``base``: 1, or the highest integer folder name + 1."""
+    base = Path(base)
+    if not base.is_dir():
+        return 1
+    versions = [int(p.name) for p in base.iterdir() if p.name.isascii() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def publish_version(tmp: Path, base: Path) -> Path:
+    """Rename the finished folder ``tmp`` (inside ``base``) to the next free version folder
+    and return that folder."""
+    for _ in range(_PUBLISH_ATTEMPTS):
+        target = base / str(next_version(base))
+        try:
+            os.rename(tmp, target)
+            return target
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    raise OSError(f"{base}: no free version folder after {_PUBLISH_ATTEMPTS} attempts")

@@ -8,7 +8,10 @@ A ``manifest.json`` sits in the folder of the artifacts it lists:
   (written into the temporary folder before it is renamed, so the version and its
   manifest appear together), and under ``serving`` the decision threshold ``class_id``
   applies and, for a CSV model, the column of each signature input;
-- ``saved_models/<name>/tflite/``: the ``.tflite`` files.
+- ``saved_models/<name>-onnx/<version>/``: ``model.onnx`` converted from that SavedModel
+  version and ``onnx.json`` (its parity), written before the folder is renamed into place;
+- ``saved_models/<name>-tflite/<N>/``: the ``.tflite`` files and compression.json of one
+  ``bigmodel compress``.
 
 Format::
 

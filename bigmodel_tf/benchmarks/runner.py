@@ -22,6 +22,7 @@ import tensorflow as tf
 from bigmodel_tf.benchmarks import compute, inputs, loop, scaling, tabular, tflite
 from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.timing import load_average
+from bigmodel_tf.compression.layout import newest_tflite_dir
 from bigmodel_tf.config import ExperimentConfig, export_name, save_config, with_changes
 from bigmodel_tf.data import convert_to_tfrecord, load_splits
 from bigmodel_tf.io import atomic_write, claim_dir, write_json
@@ -88,7 +89,7 @@ def _run_suites(cfg: ExperimentConfig, run_dir: Path) -> dict:
         ("precision", lambda: compute.run_precision(cfg, repeats)),
         ("utilization", lambda: compute.run_utilization(cfg, repeats, suites.get("precision"))),
         ("scaling", lambda: scaling.run_scaling(cfg, run_dir)),
-        ("tflite", lambda: tflite.run_tflite(Path(cfg.export.dir) / export_name(cfg) / "tflite",
+        ("tflite", lambda: tflite.run_tflite(newest_tflite_dir(cfg.export.dir, export_name(cfg)),
                                              cfg.compression, load_splits(cfg).test)),
         ("tabular_defaults", lambda: tabular.run_tabular_defaults(cfg.benchmark.seeds, run_dir)),
     ]

@@ -1,7 +1,7 @@
 """TFLite suite: latency and throughput of each variant `bigmodel compress` wrote.
 
-Reads ``<export.dir>/<export.name>/tflite/compression.json`` and re-measures every
-variant in this run with the compression stage's own LiteRT measurement
+Reads ``compression.json`` of the newest ``<export.dir>/<export.name>-tflite/<N>/`` and
+re-measures every variant in this run with the compression stage's own LiteRT measurement
 (compression/litert_eval.py: median single-example latency, batched throughput), next to
 the figures measured when it was compressed (the difference is the machine's load). The
 files are checked against the folder's manifest.json first: a changed byte is refused.
@@ -16,20 +16,24 @@ from pathlib import Path
 
 import numpy as np
 
-from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.config import CompressionConfig
 from bigmodel_tf.data import SplitArrays
+from bigmodel_tf.errors import require_extra
 from bigmodel_tf.manifest import verify_folder
 
 
-def run_tflite(folder: Path, c: CompressionConfig, test: SplitArrays) -> dict:
+def run_tflite(folder: Path | None, c: CompressionConfig, test: SplitArrays) -> dict:
     """Latency, throughput and accuracy on ``test`` of every TFLite variant in ``folder``
-    (``<export.dir>/<export.name>/tflite``), measured now as the compression section says."""
-    report = folder / "compression.json"
-    if not report.exists():
+    (a TFLite version of compress; None: there is none), measured now as the compression
+    section says."""
+    if folder is None or not (folder / "compression.json").exists():
         return {"status": "skipped",
-                "reason": f"no {report}: run `bigmodel compress --run RUN_DIR` with this "
-                          "config first; this suite re-measures the variants it wrote"}
+                "reason": f"no compression.json in {folder or 'a TFLite version'}: run "
+                          "`bigmodel compress --run RUN_DIR` with this config first; this "
+                          "suite re-measures the variants it wrote"}
+    require_extra("compress", "the benchmark's tflite suite")
+    from bigmodel_tf.compression import litert_eval  # LiteRT: the [compress] extra
+    report = folder / "compression.json"
     verify_folder(folder)  # every .tflite file and compression.json against manifest.json
     variants = json.loads(report.read_text(encoding="utf-8"))["variants"]
     rows = {}

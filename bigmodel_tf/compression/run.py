@@ -4,15 +4,18 @@ Reads a finished run through ``finished_run.RunDir`` (model.keras, data_spec.jso
 config's data, checked unchanged since training) and
 ``cfg.compression``; writes
 
-    <export.dir>/<export.name>/tflite/<variant>.tflite, compression.json, manifest.json
+    <export.dir>/<export.name>-tflite/<N>/  <variant>.tflite, compression.json,
+                                            manifest.json (a new N per run, layout.py)
     <run_dir>/compression/  report.md, size_vs_accuracy.png, compression.json,
                             float32.weights.h5 (the size baseline), pruned.keras,
                             tensorboard/ (pruning summaries)
 
-Both are links to hidden version folders (bigmodel_tf/io.py): each result is built in a
-new version and published by one atomic rename at the end, so a failure or a kill leaves
-the previous results untouched. A folder there that bigmodel compress did not publish, or
-a file a user added to one, is refused before any work (the folders are replaced whole).
+The TFLite version is written under a hidden ``.tmp-*`` name and renamed to the next free
+N at the end; earlier versions are never touched. ``compression/`` holds the latest
+report: a link to a hidden version folder (bigmodel_tf/io.py) built anew and swapped in by
+one atomic rename, so a failure or a kill leaves the previous report untouched; a folder
+there that bigmodel compress did not publish, or a file a user added to it, is refused
+before any work (it is replaced whole).
 Variants are ``<source>_<quant>``: sources ``base`` (the trained model, as a float32
 copy), ``pruned`` (TF-MOT pruning, weights copied back into Keras 3), ``qat`` and
 ``pqat`` (TF-MOT quantization-aware training, int8 only); quantizations float32,
@@ -21,8 +24,12 @@ dynamic_range, float16, int8.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +40,7 @@ import tf_keras
 from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.compression.bridge import float32_copy, to_tf_keras
 from bigmodel_tf.compression.finetune import FinetuneInputs
+from bigmodel_tf.compression.layout import tflite_base
 from bigmodel_tf.compression.pruning import prune, weight_sparsity
 from bigmodel_tf.compression.qat import quantize_aware
 from bigmodel_tf.compression.report import write_reports
@@ -53,7 +61,13 @@ from bigmodel_tf.data import load_splits, with_run_cache
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export import export_serving_model
 from bigmodel_tf.finished_run import RunDir
-from bigmodel_tf.io import check_replaceable, publish_dir, staging_dir
+from bigmodel_tf.io import (
+    check_replaceable,
+    publish_dir,
+    publish_version,
+    staging_dir,
+    write_json,
+)
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.tasks import get_task
 
@@ -65,7 +79,8 @@ KIND = "compress"  # the owner of the published folders (bigmodel_tf/io.py)
 
 @dataclass
 class CompressResult:
-    """Where the compression results went, and the report written to compression.json."""
+    """Where the compression results went (``tflite_dir``: this run's TFLite version), and
+    the report written to compression.json."""
 
     report: dict
     tflite_dir: Path
@@ -161,6 +176,16 @@ def _variants(
     return entries
 
 
+@contextlib.contextmanager
+def _removed_unless_published(tmp: Path):
+    """Delete the hidden folder ``tmp`` if the block fails before it is renamed away."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing left once it was published
+        raise
+
+
 def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     """Prune, quantize and convert a checked finished run's model; measure every variant.
 
@@ -169,10 +194,9 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     """
     run.check_data_unchanged()
     run_dir = run.path
-    tflite_dir = Path(cfg.export.dir) / export_name(cfg) / "tflite"
+    tflite_versions = tflite_base(cfg.export.dir, export_name(cfg))
     report_dir = run_dir / "compression"
-    for final in (tflite_dir, report_dir):
-        check_replaceable(final, KIND)
+    check_replaceable(report_dir, KIND)
     cfg = with_run_cache(cfg, run_dir)  # the cache folder training used
     keras.utils.set_random_seed(cfg.seed)
     tf_keras.utils.set_random_seed(cfg.seed)
@@ -184,11 +208,13 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     base = float32_copy(model, cfg.model, spec, probe)
     inputs = FinetuneInputs(splits, cfg.data, cfg.seed, cfg.train, cfg.task)
 
-    with staging_dir(tflite_dir, KIND) as tflite_tmp, staging_dir(report_dir, KIND) as report_tmp:
+    tflite_versions.mkdir(parents=True, exist_ok=True)
+    tflite_tmp = tflite_versions / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tflite_tmp.mkdir()
+    with _removed_unless_published(tflite_tmp), staging_dir(report_dir, KIND) as report_tmp:
         report = {
             "run_dir": str(run_dir), "model": cfg.model.name, "data": cfg.data.name,
-            "task": spec.task,
-            "mixed_precision": cfg.runtime.mixed_precision, "tflite_dir": str(tflite_dir),
+            "task": spec.task, "mixed_precision": cfg.runtime.mixed_precision,
             "config": to_dict(cfg.compression),
             "reference": _reference(base, run_dir, report_tmp, test.x, test.y, spec),
         }
@@ -199,7 +225,9 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
         write_reports(report, tflite_tmp, report_tmp)
         # sha256 of every .tflite file and compression.json
         write_manifest(tflite_tmp, config_hash(cfg))
-        publish_dir(tflite_tmp, tflite_dir)
+        tflite_dir = publish_version(tflite_tmp, tflite_versions)
+        report["tflite_dir"] = str(tflite_dir)  # the run's copy says where its files went
+        write_json(report_tmp / "compression.json", report)
         publish_dir(report_tmp, report_dir)
     pruned_export = None
     if cfg.compression.export_pruned and "pruned" in sources:

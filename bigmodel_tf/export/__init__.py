@@ -4,7 +4,9 @@ The entry, ``export(cfg, run_dir, model, spec, examples)``, exports a trained mo
 ``export.*`` says; ``from_run.export_run`` is ``bigmodel export`` of a finished run.
 
 ``saved_model`` writes ``<export.dir>/<name>/<version>/`` atomically; ``warmup`` writes the
-``assets.extra/tf_serving_warmup_requests`` file inside it; ``client`` builds and sends
+``assets.extra/tf_serving_warmup_requests`` file inside it; ``onnx`` converts a version to
+``<export.dir>/<name>-onnx/<version>/model.onnx`` (tf2onnx, parity in onnxruntime;
+``export.formats``); ``client`` builds and sends
 REST and gRPC predict requests to a running TF Serving (also ``python -m
 bigmodel_tf.export.client``).
 """

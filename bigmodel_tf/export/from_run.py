@@ -2,19 +2,24 @@
 
 Reads the run through ``finished_run.RunDir`` (model.keras checked against the run's
 manifest and data_spec.json, loaded safely) and the data's test split for the warm-up
-records, checked to fit the model; writes through ``export_serving_model`` with the decision
-threshold ``export.threshold`` chooses (``tuned``: the run's threshold.json).
+records, checked to fit the model; writes through the export stage's entry
+(``saved_model.export``: the decision threshold ``export.threshold`` chooses, ``tuned``
+being the run's threshold.json, and ONNX as ``export.formats`` says). ``convert_run_to_onnx`` converts the newest
+version the run exported earlier (``bigmodel export --format onnx``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bigmodel_tf.config import ExperimentConfig, config_hash, export_name
+from bigmodel_tf.config import ExperimentConfig, config_hash, export_name, with_changes
 from bigmodel_tf.data import load_splits
-from bigmodel_tf.export.saved_model import export_serving_model
+from bigmodel_tf.data.columns import signature_inputs
+from bigmodel_tf.errors import ArtifactError, RunDirError
+from bigmodel_tf.export.onnx import export_onnx
+from bigmodel_tf.export.saved_model import export
 from bigmodel_tf.finished_run import RunDir
-from bigmodel_tf.tasks import get_task
+from bigmodel_tf.manifest import read_manifest, verify_folder
 
 
 def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
@@ -22,8 +27,30 @@ def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
     model = run.load_verified_model()
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
-    warmup = splits.test.x[: cfg.export.warmup_examples]
-    decision = get_task(run.spec.task).serving_decision(cfg.export.threshold, cfg.evaluation,
-                                                        run.path, run.spec)
-    return export_serving_model(model, run.spec, cfg.export.dir, export_name(cfg), warmup,
-                                config_hash(cfg), decision)
+    return export(with_changes(cfg, {"export.enabled": True}), run.path, model, run.spec,
+                  splits.test.x)
+
+
+def _newest_version_of(base: Path, run_hash: str) -> Path:
+    """The highest version under ``base`` whose manifest carries ``run_hash``, verified."""
+    versions = sorted((p for p in base.glob("*") if p.name.isascii() and p.name.isdigit()),
+                      key=lambda p: int(p.name), reverse=True) if base.is_dir() else []
+    for version in versions:
+        try:
+            ours = read_manifest(version).get("config_hash") == run_hash
+        except ArtifactError:  # not written by bigmodel export
+            continue
+        if ours:
+            verify_folder(version)
+            return version
+    raise RunDirError(f"{base}: no SavedModel version exported from this run (config hash "
+                      f"{run_hash}); run `bigmodel export --run RUN_DIR` first")
+
+
+def convert_run_to_onnx(run: RunDir, cfg: ExperimentConfig) -> Path:
+    """Convert the newest SavedModel version exported from ``run`` to ONNX, checked on the
+    test split; returns the ONNX folder."""
+    version = _newest_version_of(Path(cfg.export.dir) / export_name(cfg), config_hash(cfg))
+    splits = load_splits(cfg)
+    run.check_data(cfg.data, splits.spec)
+    return export_onnx(version, signature_inputs(splits.test.x, run.spec), config_hash(cfg))

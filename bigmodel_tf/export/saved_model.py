@@ -23,7 +23,6 @@ export leaves nothing behind and TF Serving never sees a half-written version.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -36,25 +35,16 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from bigmodel_tf.config import ExperimentConfig, config_hash, export_name
-from bigmodel_tf.data.columns import column_encoder, raw_columns
+from bigmodel_tf.data.columns import column_encoder, raw_columns, signature_inputs
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export.client import SIGNATURE_NAME
+from bigmodel_tf.export.onnx import export_onnx
 from bigmodel_tf.export.warmup import write_warmup_file
+from bigmodel_tf.io import publish_version
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.tasks import get_task
 
 log = logging.getLogger("bigmodel_tf.export")
-# Another exporter may claim the same version between our look-up and rename; retry then.
-_PUBLISH_ATTEMPTS = 10
-
-
-def next_version(base: str | Path) -> int:
-    """The next free TF Serving version under ``base``: 1, or the highest integer + 1."""
-    base = Path(base)
-    if not base.is_dir():
-        return 1
-    versions = [int(p.name) for p in base.iterdir() if p.name.isascii() and p.name.isdigit()]
-    return max(versions, default=0) + 1
 
 
 def input_signature(spec: DataSpec) -> list:
@@ -105,19 +95,6 @@ def serving_facts(spec: DataSpec, decision: dict | None) -> dict:
             "inputs": {c.key: c.name for c in columns} if columns else None}
 
 
-def _publish(tmp: Path, base: Path) -> Path:
-    """Rename the finished export to the next free version folder and return that folder."""
-    for _ in range(_PUBLISH_ATTEMPTS):
-        target = base / str(next_version(base))
-        try:
-            os.rename(tmp, target)
-            return target
-        except OSError as exc:
-            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-    raise OSError(f"{base}: no free version folder after {_PUBLISH_ATTEMPTS} attempts")
-
-
 def export_serving_model(
     model: keras.Model,
     spec: DataSpec,
@@ -147,7 +124,7 @@ def export_serving_model(
         if warmup_inputs is not None and len(warmup_inputs):
             write_warmup_file(tmp, warmup_inputs, name, spec)
         write_manifest(tmp, run_hash, serving=serving_facts(spec, decision))
-        return _publish(tmp, base)
+        return publish_version(tmp, base)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -163,7 +140,8 @@ def export(
     """The export stage: the model trained in ``run_dir`` as a new TF Serving version, as
     ``cfg.export`` says (None when disabled), warmed up on the first ``examples``, with
     the decision threshold ``export.threshold`` chooses (the evaluation stage's
-    threshold.json in ``run_dir`` for ``tuned``)."""
+    threshold.json in ``run_dir`` for ``tuned``); with ``onnx`` in ``export.formats`` also
+    that version in ONNX, checked on ``examples``."""
     if not cfg.export.enabled:
         return None
     warmup = None if examples is None else np.asarray(examples)[: cfg.export.warmup_examples]
@@ -172,6 +150,9 @@ def export(
     path = export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup,
                                 config_hash(cfg), decision)
     log.info("exported the model of %s to %s", run_dir, path)
+    if "onnx" in cfg.export.formats:
+        checked = None if examples is None else signature_inputs(examples, spec)
+        export_onnx(path, checked, config_hash(cfg))
     return path
 
 

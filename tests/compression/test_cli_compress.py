@@ -1,7 +1,10 @@
 """`bigmodel compress`: wired into the CLI, and its errors follow the one-line contract."""
 
+import sys
+
 from bigmodel_tf.cli import build_parser, main
 from bigmodel_tf.config import ExperimentConfig, save_config
+from bigmodel_tf.finished_run import RunDir
 
 
 def last_error_line(capsys) -> str:
@@ -49,3 +52,15 @@ def test_unfinished_run_leaves_nothing_behind(tmp_path, capsys):
     assert "metrics.json: missing (expected the metrics" in last_error_line(capsys)
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
     assert not exports.exists()
+
+
+def test_a_missing_compress_extra_says_which_to_install(tmp_path, capsys, monkeypatch):
+    """Without TF-MOT, tf_keras or LiteRT: one line naming the [compress] extra, exit 2."""
+    save_config(ExperimentConfig(), tmp_path / "config.yaml")
+    monkeypatch.setattr(RunDir, "check_finished", lambda self: None)  # a finished run
+    for name in ("tensorflow_model_optimization", "ai_edge_litert"):
+        monkeypatch.setitem(sys.modules, name, None)  # what an absent package finds
+    assert main(["compress", "--run", str(tmp_path)]) == 2
+    assert last_error_line(capsys) == (
+        "bigmodel: error: bigmodel compress needs tensorflow_model_optimization, "
+        'ai_edge_litert (the [compress] extra): pip install "bigmodel_tf[compress]"')

@@ -66,7 +66,7 @@ def test_every_variant_loads_and_runs_in_litert(cnn):
     root, run_dir, report = cnn
     expected = {f"{s}_{q}" for s in ("base", "pruned") for q in QUANTIZATIONS}
     assert set(report["variants"]) == expected | {"qat_int8", "pqat_int8"}
-    tflite_dir = root / "saved_models" / "digits_cnn" / "tflite"
+    tflite_dir = root / "saved_models" / "digits_cnn-tflite" / "1"
     assert {p.stem for p in tflite_dir.glob("*.tflite")} == set(report["variants"])
     test = load_splits(load_config(run_dir / "config.yaml")).test
     for name, entry in report["variants"].items():
@@ -96,8 +96,10 @@ def test_sparsity_is_reported_and_preserved(cnn):
 def test_reports_and_exports(cnn):
     """JSON and manifest next to the .tflite files, table, plot, TensorBoard, pruned export."""
     root, run_dir, report = cnn
-    tflite_json = root / "saved_models" / "digits_cnn" / "tflite" / "compression.json"
-    assert json.loads(tflite_json.read_text()) == report
+    tflite_json = root / "saved_models" / "digits_cnn-tflite" / "1" / "compression.json"
+    assert report["tflite_dir"] == str(tflite_json.parent)  # the run's copy says where
+    assert json.loads(tflite_json.read_text()) == {k: v for k, v in report.items()
+                                                   if k != "tflite_dir"}
     folder = run_dir / "compression"
     table = (folder / "report.md").read_text()
     assert all(f"`{name}`" in table for name in report["variants"])

@@ -1,6 +1,7 @@
-"""`bigmodel compress` publishes tflite/ and RUN/compression/ whole (bigmodel_tf/io.py): a
-kill between the two leaves each a complete result, the next run cleans up, and a user's
-file or folder in the way is refused before any work and kept."""
+"""`bigmodel compress` publishes a new numbered TFLite version beside the TF Serving base
+path (earlier ones are kept) and RUN/compression/ whole (bigmodel_tf/io.py): a kill between
+the two leaves each a complete result, the next run cleans up, and a user's file or folder
+in the way of the report is refused before any work and kept."""
 
 import json
 import os
@@ -25,13 +26,13 @@ KILL_AFTER_FIRST_PUBLISH = textwrap.dedent("""
     from bigmodel_tf import cli
     from bigmodel_tf.compression import run
 
-    publish = run.publish_dir
+    publish = run.publish_version
 
-    def publish_then_die(staged, final):
-        publish(staged, final)
-        os.kill(os.getpid(), signal.SIGKILL)  # tflite/ is published, compression/ is not
+    def publish_then_die(tmp, base):
+        publish(tmp, base)
+        os.kill(os.getpid(), signal.SIGKILL)  # the TFLite version is published, the report not
 
-    run.publish_dir = publish_then_die
+    run.publish_version = publish_then_die
     sys.exit(cli.main(sys.argv[1:]))
 """)
 
@@ -59,8 +60,8 @@ def copy(compressed, tmp_path):
 
 
 def outputs(root) -> tuple:
-    """(tflite folder, report folder) of a copy."""
-    return root / "saved_models" / "iris_mlp" / "tflite", root / "run" / "compression"
+    """(folder of the TFLite versions, report folder) of a copy."""
+    return root / "saved_models" / "iris_mlp-tflite", root / "run" / "compression"
 
 
 def listing(root) -> dict:
@@ -85,10 +86,21 @@ def no_work(monkeypatch):
     monkeypatch.setattr(compression_run, "load_splits", fail)
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["tflite", "compression"])
-def test_a_file_added_to_an_output_folder_is_refused_by_name_and_kept(copy, which, capsys,
-                                                                     no_work):
-    folder = outputs(copy)[which]
+def test_a_second_compress_keeps_the_first_ones_tflite_files(copy):
+    versions, _ = outputs(copy)
+    (versions / "1" / "notes.txt").write_text("mine")
+    first = listing(versions / "1")
+    assert main(compress_args(copy)) == 0
+    assert sorted(p.name for p in versions.iterdir()) == ["1", "2"]
+    assert listing(versions / "1") == first  # untouched, the user's file included
+    verify_folder(versions / "2")
+    assert not (copy / "saved_models" / "iris_mlp").exists()  # nothing in a base path
+    report = json.loads((outputs(copy)[1] / "compression.json").read_text())
+    assert report["tflite_dir"] == str(versions / "2")
+
+
+def test_a_file_added_to_the_report_folder_is_refused_by_name_and_kept(copy, capsys, no_work):
+    folder = outputs(copy)[1]
     (folder / "notes.txt").write_text("mine")
     before = listing(copy)
     assert main(compress_args(copy)) == 2
@@ -98,15 +110,11 @@ def test_a_file_added_to_an_output_folder_is_refused_by_name_and_kept(copy, whic
     assert listing(copy) == before
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["tflite", "compression"])
-def test_a_users_folder_in_the_way_is_refused_and_kept(copy, which, capsys, no_work):
-    folder = outputs(copy)[which]
-    if folder.is_symlink():  # what compress published; a user's own folder takes its place
-        folder.unlink()
-    else:
-        shutil.rmtree(folder)
+def test_a_users_folder_in_the_way_is_refused_and_kept(copy, capsys, no_work):
+    folder = outputs(copy)[1]
+    folder.unlink()  # the link compress published; a user's own folder takes its place
     folder.mkdir()
-    (folder / "model.tflite").write_bytes(b"mine")
+    (folder / "report.md").write_text("mine")
     before = listing(copy)
     assert main(compress_args(copy)) == 2
     assert last_error_line(capsys) == (
@@ -117,13 +125,13 @@ def test_a_users_folder_in_the_way_is_refused_and_kept(copy, which, capsys, no_w
 
 def test_a_kill_between_the_two_publishes_leaves_both_complete_and_the_rerun_cleans_up(
         copy, capsys):
-    tflite, report = outputs(copy)
-    old_tflite, old_report = os.readlink(tflite), os.readlink(report)
+    versions, report = outputs(copy)
+    old_report = os.readlink(report)
     killed = subprocess.run([sys.executable, "-c", KILL_AFTER_FIRST_PUBLISH,
                              *compress_args(copy)], capture_output=True, text=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    assert os.readlink(tflite) != old_tflite  # the new TFLite files, complete
-    verify_folder(tflite)
+    assert sorted(p.name for p in versions.iterdir()) == ["1", "2"]  # the new one, complete
+    verify_folder(versions / "2")
     assert os.readlink(report) == old_report  # the old report, complete
     assert json.loads((report / "compression.json").read_text())["variants"]
     assert (report / "report.md").is_file() and (report / "float32.weights.h5").is_file()
@@ -131,9 +139,9 @@ def test_a_kill_between_the_two_publishes_leaves_both_complete_and_the_rerun_cle
     assert len(staged) == 2  # the old version and the killed run's unpublished one
 
     assert main(compress_args(copy)) == 0
-    for folder in (tflite, report):
-        versions = [p.name for p in folder.parent.iterdir()
-                    if p.name.startswith(f".{folder.name}-")]
-        assert versions == [os.readlink(folder)]
-    verify_folder(tflite)
+    assert sorted(p.name for p in versions.iterdir()) == ["1", "2", "3"]
+    report_versions = [p.name for p in report.parent.iterdir()
+                       if p.name.startswith(".compression-")]
+    assert report_versions == [os.readlink(report)]
+    verify_folder(versions / "3")
     assert (report / "report.md").is_file()

@@ -42,12 +42,21 @@ def test_readme_curl_body_is_what_the_client_sends_for_a_digit():
     assert "http://localhost:8501/v1/models/digits_cnn:predict" in README
 
 
-def test_training_image_runs_train_as_non_root():
+def test_training_image_runs_bigmodel_train_by_default_as_non_root():
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM tensorflow/tensorflow:2\.21\.0-gpu$", dockerfile, re.MULTILINE)
-    assert "pip install ." in dockerfile
+    assert 'pip install ".[compress,onnx,mlflow]"' in dockerfile  # compress runs in it too
     users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
-    assert dockerfile.rstrip().endswith('ENTRYPOINT ["python", "scripts/train.py"]')
+    assert dockerfile.rstrip().endswith('ENTRYPOINT ["bigmodel"]\nCMD ["train"]')
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {"runs/", "saved_models/", ".git"} <= set(ignored)
+
+
+def test_serving_image_is_pinned_to_the_training_tensorflow():
+    """docker/README.md serves with the TF Serving release of the pinned TensorFlow."""
+    tensorflow = re.search(r"tensorflow==(\d+\.\d+)\.\*", (ROOT / "setup.cfg").read_text())[1]
+    serving = (ROOT / "docker" / "README.md").read_text(encoding="utf-8")
+    images = set(re.findall(r"tensorflow/serving:([\w.-]+)", serving))
+    assert images == {f"{tensorflow}.0", f"{tensorflow}.0-gpu"}
+    assert f"tensorflow/serving:{tensorflow}.0" in README

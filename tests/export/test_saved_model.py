@@ -14,10 +14,10 @@ from bigmodel_tf.export import saved_model
 from bigmodel_tf.export.saved_model import (
     export,
     export_serving_model,
-    next_version,
     signature_info,
 )
 from bigmodel_tf.export.warmup import ASSETS_EXTRA, WARMUP_FILE, read_warmup_file
+from bigmodel_tf.io import next_version
 
 
 def test_next_version_counts_integer_folders_only(tmp_path):
