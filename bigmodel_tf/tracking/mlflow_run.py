@@ -11,6 +11,7 @@ sent is listed in tracking.json and in a warning when the run ends.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -31,14 +32,22 @@ from bigmodel_tf.tracking.tracker import Tracker, TrackingError
 log = logging.getLogger("bigmodel_tf.tracking")
 
 BATCH = 100  # params or tags per request (MLflow's limit)
+METRICS_BATCH = 1000  # metrics per request (MLflow's limit)
 RUN_DIR_TAG = "bigmodel.run_dir"
 EPOCH_METRICS = "per-epoch metrics"
+MAX_REASON = 200  # characters of a failure's reason in the messages
 
 
 def reason(exc: BaseException) -> str:
-    """The first line of an exception's message, cut to a readable length."""
-    lines = str(exc).strip().splitlines() or [type(exc).__name__]
-    return lines[0][:300]
+    """Why a tracker call failed, in a few words: the operating system's error inside an
+    HTTP client's message (``[Errno 111] Connection refused``), else the message's first
+    line, cut to a readable length."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    os_error = None if isinstance(exc, OSError) else re.search(  # an OSError is short
+        r"\[Errno -?\d+\] [^\"'()]+", line)
+    if os_error:
+        return os_error.group(0).strip()
+    return line if len(line) <= MAX_REASON else line[:MAX_REASON - 3] + "..."
 
 
 def _chunks(items: list, size: int = BATCH) -> Iterable[list]:
@@ -85,10 +94,11 @@ class MlflowTracker(Tracker):
                 return
 
     def _log_metrics(self, what: str, metrics: Mapping[str, float], step: int) -> bool:
-        """Log ``metrics`` at ``step`` in one request."""
+        """Log ``metrics`` at ``step``, in as few requests as MLflow allows."""
         now = int(time.time() * 1000)
         batch = [Metric(k, v, now, step) for k, v in metrics.items()]
-        return self._send(what, self.client.log_batch, self.run_id, metrics=batch)
+        return all(self._send(what, self.client.log_batch, self.run_id, metrics=chunk)
+                   for chunk in _chunks(batch, METRICS_BATCH))
 
     def log_epoch(self, epoch: int, logs: Mapping[str, Any]) -> None:
         """Log one epoch's numbers at step ``epoch``."""

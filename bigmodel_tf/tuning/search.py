@@ -142,12 +142,12 @@ def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
     tracker = Tracker() if role == "worker" else start_tracker(
         cfg.tracking, search_dir, run_name=search_dir.name, params=to_dict(cfg),
         default_experiment=default_experiment(cfg.data.name, cfg.model.name))
-    tracker.write_record()
-    space = cfg.tune.space
-    oracle = build_oracle(cfg.tune, cfg.seed, to_hyperparameters(space, base_values(cfg)))
-    tuner = BigmodelTuner(cfg, search_dir, oracle,
-                          tracking_parent=tracker.run_id or recorded_run_id(search_dir))
     with tracker:
+        tracker.write_record()
+        space = cfg.tune.space
+        oracle = build_oracle(cfg.tune, cfg.seed, to_hyperparameters(space, base_values(cfg)))
+        parent = recorded_run_id(search_dir) if role == "worker" else tracker.run_id
+        tuner = BigmodelTuner(cfg, search_dir, oracle, tracking_parent=parent)
         if role != "worker":
             experiment_dir = search_dir / "tensorboard"
             if not experiment_dir.exists():
