@@ -21,7 +21,7 @@ LAYERS = (
     ("bigmodel_tf", "errors", "io", "run_lock", "tf_startup", "compat", "plugins", "plots",
      "markdown"),  # base modules
     ("config",),
-    ("data", "models", "tasks"),
+    ("data", "models", "tasks", "tracking"),
     ("manifest", "history", "loading", "finished_run"),  # the run folder, below every stage
     ("training", "evaluation", "export", "compression"),  # the stages
     ("experiments", "tuning", "benchmarks"),  # loops over the stages

@@ -16,6 +16,11 @@ never call each other:
 5. export (export stage, as ``export.enabled`` says);
 6. write metrics.json — last: its presence marks the run finished — and delete the
    run's backup, kept until then so that a crash before resumes without retraining.
+
+With ``tracking.backend`` set, the chief's run is tracked (bigmodel_tf.tracking): its
+tracker run is created before training (a store that cannot be used fails the run
+there), training's callbacks log each epoch, and once metrics.json is written the final
+metrics, the TRACKED_FILES and the export version are logged. Sub-runs are not tracked.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.io import read_json, write_json
 from bigmodel_tf.run_lock import keep_lock
 from bigmodel_tf.tasks import get_task
+from bigmodel_tf.tracking import default_experiment
+from bigmodel_tf.tracking import start as start_tracker
 from bigmodel_tf.training import train
 from bigmodel_tf.training.backup import remove_backup
 from bigmodel_tf.training.model_choice import resolve_auto_model
@@ -46,6 +53,9 @@ from bigmodel_tf.training.run_dir import run_state
 
 log = logging.getLogger("bigmodel_tf.experiments")
 
+# The files of a finished run sent to the tracker (those that exist).
+TRACKED_FILES = ("config.yaml", "metrics.json", "history.csv", "report.md", "plots",
+                 "manifest.json")
 
 
 @dataclass
@@ -69,15 +79,27 @@ def _finished(run_dir: Path) -> RunResult:
     return RunResult(run_dir, run.metrics, already_finished=True)
 
 
-def run(cfg: ExperimentConfig, run_dir: Path) -> RunResult:
+def _export_tags(export_path: Path | None) -> dict[str, str]:
+    """The tracker's tags of the exported SavedModel version (none without an export)."""
+    if export_path is None:
+        return {}
+    return {"bigmodel.export_version": export_path.name, "bigmodel.export_path": str(export_path)}
+
+
+def run(cfg: ExperimentConfig, run_dir: Path, tracking_parent: str | None = None) -> RunResult:
     """Train, evaluate and export the configured experiment in ``run_dir`` (resuming an
-    unfinished run, returning a finished one as it is); see the module docstring."""
+    unfinished run, returning a finished one as it is); see the module docstring.
+    ``tracking_parent``: the tracker run this one is nested under (a search's)."""
     cfg = resolve_auto_model(cfg)  # config.yaml records the concrete model
     cfg, run_dir = for_this_worker(cfg, run_dir)  # non-chief workers write apart
     if run_state(cfg, run_dir) == "finished":
         return _finished(run_dir)
-    with keep_lock(run_dir):  # from training's first write to metrics.json
-        trained = train(cfg, run_dir)
+    # the tracker's run first: a store that cannot be used fails before any training
+    tracker = start_tracker(cfg.tracking, run_dir, run_name=run_dir.name, params=to_dict(cfg),
+                            default_experiment=default_experiment(cfg.data.name, cfg.model.name),
+                            parent=tracking_parent)
+    with keep_lock(run_dir), tracker:  # the lock: from training's first write to the end
+        trained = train(cfg, run_dir, loggers=tracker.callbacks())
         if trained.finished_elsewhere:
             return _finished(run_dir)
         splits = trained.splits
@@ -89,6 +111,8 @@ def run(cfg: ExperimentConfig, run_dir: Path) -> RunResult:
             metrics["export_path"] = str(export_path)
         write_json(run_dir / "metrics.json", metrics)
         remove_backup(run_dir)
+        tracker.finish(metrics, [run_dir / name for name in TRACKED_FILES],
+                       _export_tags(export_path))
     return RunResult(run_dir, metrics, trained.model, export_path, resumed=trained.resumed,
                      history=trained.history)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bigmodel_tf.config import ExperimentConfig, with_changes
 from bigmodel_tf.errors import ConfigError
-from bigmodel_tf.experiments.settings import METRICS_ONLY
+from bigmodel_tf.experiments.settings import METRICS_ONLY, UNTRACKED
 from bigmodel_tf.training.run_dir import WORKERS_DIR
 from bigmodel_tf.training.workers import worker_role
 
@@ -21,7 +21,8 @@ from bigmodel_tf.training.workers import worker_role
 def for_this_worker(cfg: ExperimentConfig, run_dir: Path) -> tuple[ExperimentConfig, Path]:
     """The config and run directory this process uses (unchanged outside a cluster).
 
-    A non-chief worker writes under ``<run_dir>/workers/<name>`` with METRICS_ONLY.
+    A non-chief worker writes under ``<run_dir>/workers/<name>`` with METRICS_ONLY,
+    untracked (only the chief logs to the tracker).
     When the chief has already finished (this worker was stopped after training, during
     its own evaluation), the chief's metrics are the run's: the worker reports it
     finished too instead of waiting for a chief that will never train again.
@@ -38,4 +39,4 @@ def for_this_worker(cfg: ExperimentConfig, run_dir: Path) -> tuple[ExperimentCon
     chief_metrics, own_metrics = run_dir / "metrics.json", own / "metrics.json"
     if chief_metrics.exists() and not own_metrics.exists() and (own / "config.yaml").exists():
         shutil.copyfile(chief_metrics, own_metrics)
-    return with_changes(cfg, METRICS_ONLY), own
+    return with_changes(cfg, {**METRICS_ONLY, **UNTRACKED}), own

@@ -82,12 +82,14 @@ class ThroughputMeter(keras.callbacks.Callback):
 
 def build_callbacks(t: TrainConfig, run_dir: Path, examples_per_epoch: int,
                     validation: keras.callbacks.Callback | None = None,
-                    profile_batches: Sequence[int] = ()) -> list:
+                    profile_batches: Sequence[int] = (),
+                    loggers: Sequence[keras.callbacks.Callback] = ()) -> list:
     """The callback list of the train section, in the order Keras must run them.
 
     ``validation`` (custom_loop.ReplicaValidation, for fit on several replicas) adds the
     ``val_`` logs at the epoch end, after the EMA weights are in the model;
-    ``profile_batches`` (evaluation.profile_batches) are profiled into TensorBoard.
+    ``profile_batches`` (evaluation.profile_batches) are profiled into TensorBoard;
+    ``loggers`` (the experiment tracker's) read each epoch's logs beside the CSV log.
     """
     ckpt = run_dir / "checkpoints"
     chief_backup = chief_run_dir(run_dir) / "checkpoints" / "backup"
@@ -113,6 +115,7 @@ def build_callbacks(t: TrainConfig, run_dir: Path, examples_per_epoch: int,
             log_dir=str(run_dir / "tensorboard"), histogram_freq=t.histogram_freq,
             write_graph=True, profile_batch=profile_batch(profile_batches),
         ),
+        *loggers,
     ]
     if t.early_stopping_patience > 0:
         callbacks.append(keras.callbacks.EarlyStopping(

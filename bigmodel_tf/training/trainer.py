@@ -16,6 +16,7 @@ import csv
 import logging
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -119,11 +120,13 @@ def fit_inputs(train_ds, val_ds=None) -> dict:
     return inputs
 
 
-def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
+def train(cfg: ExperimentConfig, run_dir: Path,
+          loggers: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
     """Train the configured model into ``run_dir`` (resuming it if unfinished).
 
     Config, data and model are checked before anything is written, so a failed start
-    leaves no trace; the run directory is locked from then on (run_lock.py).
+    leaves no trace; the run directory is locked from then on (run_lock.py). ``loggers``
+    are callbacks that record each epoch's logs elsewhere (the experiment tracker's).
     """
     cfg = resolve_auto_model(cfg)  # config.yaml records the concrete model
     saved_cfg = cfg
@@ -156,7 +159,8 @@ def train(cfg: ExperimentConfig, run_dir: Path) -> TrainResult:
                               else ReplicaValidation(strategy, read))
         callbacks = build_callbacks(cfg.train, run_dir, examples_per_epoch=steps * global_batch,
                                     validation=replica_validation,
-                                    profile_batches=cfg.evaluation.profile_batches)
+                                    profile_batches=cfg.evaluation.profile_batches,
+                                    loggers=loggers)
         with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
             if is_multi_worker(strategy):
                 # Keras 3's fit fails under this strategy (keras-team/keras#20585).

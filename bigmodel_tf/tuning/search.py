@@ -11,12 +11,17 @@ A search directory (``runs/tune-<algorithm>-<data>-<model>-<hash>/`` unless
     objective.png                objective per trial and best so far
     best_config.yaml             the best trial's config
     best-<id>/                   --retrain-best: the best config trained and exported
+    tracking.json                with tracking.backend set: the search's tracker run
 
 Running the same command again resumes: finished trials are kept, none is retrained, and
 only ``fresh=True`` (``--fresh``) deletes the directory and starts over. A directory made
 by a different config is refused with the keys that differ; keys that change no trial may
 differ (pipeline and ``none`` keys, bigmodel_tf.config.effects: ``tune.max_trials`` may
 grow, which extends the search).
+
+With ``tracking.backend`` set, the search is one tracker run (created before the first
+trial, reopened on resume) and every trial a run nested under it; the search's run gets
+the best objective, the number of completed trials and the SEARCH_FILES.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from bigmodel_tf.config import (
 )
 from bigmodel_tf.errors import RunDirError, UserError
 from bigmodel_tf.experiments import RunResult, run
+from bigmodel_tf.tracking import Tracker, default_experiment, recorded_run_id
+from bigmodel_tf.tracking import start as start_tracker
 from bigmodel_tf.training.model_choice import resolve_auto_model
 from bigmodel_tf.training.run_dir import RUNS_ROOT
 from bigmodel_tf.tuning import hparams
@@ -56,6 +63,8 @@ log = logging.getLogger("bigmodel_tf.tuning")
 
 # The effects of the keys that may differ when a search resumes: they change no trial.
 RESUMABLE_EFFECTS = ("pipeline", "none")
+# The files of a search sent to its tracker run (those that exist).
+SEARCH_FILES = ("config.yaml", "results.csv", "results.md", "objective.png", "best_config.yaml")
 
 
 class SearchError(UserError):
@@ -129,31 +138,49 @@ def run_search(cfg: ExperimentConfig, search_dir: Path, fresh: bool = False,
             raise UserError("--fresh: only the chief (or a local search) can start over")
     else:
         prepare_search_dir(cfg, search_dir, fresh)
-    space = cfg.tune.space
-    oracle = build_oracle(cfg.tune, cfg.seed, to_hyperparameters(space, base_values(cfg)))
-    tuner = BigmodelTuner(cfg, search_dir, oracle)
-    if role != "worker":
-        experiment_dir = search_dir / "tensorboard"
-        if not experiment_dir.exists():
-            hparams.write_experiment(experiment_dir, space, cfg.tune.objective,
-                                     cfg.tune.max_epochs)
-        tuner.save()  # from now on a rerun reloads this search, whatever happens
-    try:
-        tuner.search()
-    except RuntimeError as exc:
-        if "consecutive failures" not in str(exc):
-            raise
-        raise SearchError(f"tune: stopped after {cfg.tune.max_consecutive_failures} failed "
-                          f"trials in a row; the last: {tuner.last_failure}") from None
-    if role == "worker":
-        return SearchResult(search_dir, role)
-    rows = write_results(cfg, search_dir, tuner.oracle)
-    return SearchResult(search_dir, role, rows, best_row(cfg.tune, rows))
+    # the tracker's run before any trial; a worker's trials nest under the chief's run
+    tracker = Tracker() if role == "worker" else start_tracker(
+        cfg.tracking, search_dir, run_name=search_dir.name, params=to_dict(cfg),
+        default_experiment=default_experiment(cfg.data.name, cfg.model.name))
+    with tracker:
+        tracker.write_record()
+        space = cfg.tune.space
+        oracle = build_oracle(cfg.tune, cfg.seed, to_hyperparameters(space, base_values(cfg)))
+        parent = recorded_run_id(search_dir) if role == "worker" else tracker.run_id
+        tuner = BigmodelTuner(cfg, search_dir, oracle, tracking_parent=parent)
+        if role != "worker":
+            experiment_dir = search_dir / "tensorboard"
+            if not experiment_dir.exists():
+                hparams.write_experiment(experiment_dir, space, cfg.tune.objective,
+                                         cfg.tune.max_epochs)
+            tuner.save()  # from now on a rerun reloads this search, whatever happens
+        try:
+            tuner.search()
+        except RuntimeError as exc:
+            if "consecutive failures" not in str(exc):
+                raise
+            raise SearchError(f"tune: stopped after {cfg.tune.max_consecutive_failures} "
+                              f"failed trials in a row; the last: {tuner.last_failure}") from None
+        if role == "worker":
+            return SearchResult(search_dir, role)
+        rows = write_results(cfg, search_dir, tuner.oracle)
+        best = best_row(cfg.tune, rows)
+        tracker.finish(_search_metrics(rows, best), [search_dir / f for f in SEARCH_FILES],
+                       {"bigmodel.best_trial": best["trial"]} if best else {})
+    return SearchResult(search_dir, role, rows, best)
+
+
+def _search_metrics(rows: list[dict], best: dict | None) -> dict:
+    """The search's final numbers for its tracker run: trials completed, best objective."""
+    done = sum(row["objective"] is not None for row in rows)
+    return {"trials_completed": done, **({"best_objective": best["objective"]} if best else {})}
 
 
 def retrain_best(found: SearchResult) -> RunResult:
-    """Train (and export, as configured) the best config into ``<search>/best-<trial id>``."""
+    """Train (and export, as configured) the best config into ``<search>/best-<trial id>``
+    (tracked as a run nested under the search's, like its trials)."""
     if found.best is None:
         raise SearchError(f"{found.search_dir}: no trial completed; nothing to retrain")
     cfg = from_dict(read_yaml(found.search_dir / "best_config.yaml"))
-    return run(cfg, found.search_dir / f"best-{found.best['trial']}")
+    return run(cfg, found.search_dir / f"best-{found.best['trial']}",
+               tracking_parent=recorded_run_id(found.search_dir))

@@ -6,7 +6,8 @@ pipeline, callbacks, early stopping, checkpoints, evaluation and TensorBoard log
 ``bigmodel train`` — into its own run directory ``<search>/trials/<trial id>`` (a further
 execution ``n`` of the trial goes to ``<trial id>.<n>``, seeded ``seed + n``). Each trial
 runs inside ``isolated_trial`` (memory stays flat), and its hyperparameters and final
-metrics go to TensorBoard's HParams plugin.
+metrics go to TensorBoard's HParams plugin (and, with ``tracking.backend`` set, to a
+tracker run nested under the search's).
 
 Resume: KerasTuner reloads the oracle and re-queues the trials that were running; a
 re-queued trial's run directory resumes from its last finished epoch (BackupAndRestore)
@@ -74,9 +75,11 @@ def trial_run_dir(search_dir: Path, trial_id: str, execution: int = 0) -> Path:
 class BigmodelTuner(SharedTunerStateFile, keras_tuner.Tuner):
     """Runs each trial as an experiments ``run`` of the search config with its values."""
 
-    def __init__(self, cfg: ExperimentConfig, search_dir: Path, oracle: keras_tuner.Oracle):
+    def __init__(self, cfg: ExperimentConfig, search_dir: Path, oracle: keras_tuner.Oracle,
+                 tracking_parent: str | None = None):
         self.cfg = cfg
         self.search_dir = Path(search_dir)
+        self.tracking_parent = tracking_parent  # the search's tracker run: trials nest in it
         self.last_failure: str | None = None
         self._waiting = False
         super().__init__(
@@ -121,7 +124,8 @@ class BigmodelTuner(SharedTunerStateFile, keras_tuner.Tuner):
         try:
             cfg = trial_config(self.cfg, values, execution)
             with isolated_trial():
-                metrics = run_experiment(cfg, run_dir).metrics
+                metrics = run_experiment(cfg, run_dir,
+                                         tracking_parent=self.tracking_parent).metrics
         except UserError as exc:  # an impossible combination, a diverged run, ...
             raise keras_tuner.errors.FailedTrialError(f"trial {trial.trial_id}: {exc}") from None
         objective = self.oracle.objective.name

@@ -37,7 +37,7 @@ class FakeTrainer:
         self.nan_at: set[int] = set()
         self.diverge_at: set[int] = set()
 
-    def __call__(self, cfg, run_dir):
+    def __call__(self, cfg, run_dir, tracking_parent=None):
         self.calls.append(run_dir.name)
         if len(self.calls) == self.interrupt_at:
             raise KeyboardInterrupt

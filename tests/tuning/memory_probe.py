@@ -33,7 +33,7 @@ def probe(search_dir: Path) -> dict:
     """RSS and gradient-registry size at the start of each of TRIALS trials, and their status."""
     memory, registry_sizes = [], []
 
-    def fit_trial(cfg, run_dir):
+    def fit_trial(cfg, run_dir, tracking_parent=None):
         memory.append(rss_mb())
         registry_sizes.append(len(gradient_registry()))
         splits = load_splits(cfg)
