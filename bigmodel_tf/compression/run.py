@@ -231,8 +231,11 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
         publish_dir(report_tmp, report_dir)
     pruned_export = None
     if cfg.compression.export_pruned and "pruned" in sources:
+        # the run's decision rule (export.threshold; tuned on the val split for the base model)
+        decision = get_task(spec.task).serving_decision(cfg.export.threshold, cfg.evaluation,
+                                                        run_dir, spec)
         pruned_export = export_serving_model(
             sources["pruned"][0], spec, cfg.export.dir, f"{export_name(cfg)}_pruned",
-            test.x[: cfg.export.warmup_examples], config_hash(cfg),
+            test.x[: cfg.export.warmup_examples], config_hash(cfg), decision,
         )
     return CompressResult(report, tflite_dir, report_dir, pruned_export)

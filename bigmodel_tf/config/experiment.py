@@ -75,7 +75,8 @@ class TrackingConfig:
     """Experiment tracking: where a run's params, metrics and artifacts are logged (chief only)."""
 
     backend: Literal["none", "mlflow"] = "none"  # none: the tracker is never imported
-    uri: str | None = None  # the tracking server or store; default: the backend's own
+    # the tracking server or store; default: $MLFLOW_TRACKING_URI, else ./mlruns (a file store)
+    uri: str | None = None
     experiment: str | None = None  # default: "<data.name>_<model.name>"
 
 

@@ -4,8 +4,9 @@ Reads the run through ``finished_run.RunDir`` (model.keras checked against the r
 manifest and data_spec.json, loaded safely) and the data's test split for the warm-up
 records, checked to fit the model; writes through the export stage's entry
 (``saved_model.export``: the decision threshold ``export.threshold`` chooses, ``tuned``
-being the run's threshold.json, and ONNX as ``export.formats`` says). ``convert_run_to_onnx`` converts the newest
-version the run exported earlier (``bigmodel export --format onnx``).
+being the run's threshold.json, and ONNX as ``export.formats`` says).
+``convert_run_to_onnx`` converts the newest version the run exported earlier
+(``bigmodel export --format onnx``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def test_models_config_parses_and_matches_the_readme():
     )
     assert (
         'docker run -p 8500:8500 -p 8501:8501 -v "$PWD/saved_models/digits_cnn:'
-        '/models/digits_cnn" -e MODEL_NAME=digits_cnn tensorflow/serving'
+        '/models/digits_cnn" -e MODEL_NAME=digits_cnn tensorflow/serving:2.21.0'
     ) in README
     assert "--model_config_file=/models/models.config" in README
     assert "--enable_batching" in README
