@@ -107,7 +107,7 @@ def test_the_multi_worker_loop_drives_the_tracking_callback():
     cfg = load_config(None, [*TINY, "train.epochs=2"])
     spec = load_splits(cfg).spec
     model = build_model(cfg.model, spec)
-    compile_model(cfg, model, spec.task, 2)
+    compile_model(model, cfg.train, cfg.runtime, cfg.task, spec.task, 2)
     recorder = Recorder()
     fit_distributed(tf.distribute.get_strategy(), model, config_reader(cfg), 2, 2,
                     [TrackingCallback(recorder)], 0)
