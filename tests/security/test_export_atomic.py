@@ -64,8 +64,8 @@ def test_a_killed_export_leaves_the_complete_version_or_none(tmp_path):
         model = build_model(cfg.model, splits.spec)
         write = saved_model.write_manifest
 
-        def write_then_die(folder, hash_):
-            write(folder, hash_)
+        def write_then_die(folder, hash_, **facts):
+            write(folder, hash_, **facts)
             os.kill(os.getpid(), signal.SIGKILL)  # after every file, before the rename
 
         saved_model.write_manifest = write_then_die

@@ -139,10 +139,3 @@ def test_a_killed_worker_resumes_from_the_chiefs_backup(workdir, two_workers):
     killed_log = (workdir / f"{run_dir.name}-killed.log").read_text()
     assert "worker 1 exited with signal 9 (SIGKILL); stopped the other workers" in killed_log
     assert_resumed(run(cmd, workdir), run_dir, metrics(two_workers))
-
-
-def test_a_killed_single_process_run_resumes(workdir, one_device):
-    run_dir = workdir / "one-killed"
-    cmd = command(run_dir)
-    start_and_kill(cmd, workdir, run_dir, lambda process: process.pid)
-    assert_resumed(run(cmd, workdir), run_dir, one_device)

@@ -125,16 +125,6 @@ def test_image_folder_of_any_size(tmp_path):
     assert metrics["test"]["accuracy"] >= 0.9
 
 
-def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
-    proc = train_process(tmp_path, "--run-dir", "run", "--set", "runtime.logical_cpus=2",
-                         "data.batch_size=32", "train.epochs=15", "export.enabled=false",
-                         *NO_EXTRAS)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert (metrics["strategy"], metrics["replicas"]) == ("MirroredStrategy", 2)
-    assert metrics["test"]["accuracy"] >= 0.97
-
-
 def test_deterministic_runs_are_identical_and_config_reproduces(tmp_path):
     args = ["--set", "runtime.deterministic=true", "model.name=mlp", "train.epochs=5",
             "export.enabled=false", *NO_EXTRAS]
@@ -160,16 +150,15 @@ def test_tfrecord_shards_train_like_memory(tmp_path):
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["model.name=transformer", "model.normalization=layer"],
+        # transformer and mobilenetv2 train through `bigmodel train` in
+        # tests/compression/test_zoo_e2e.py, MirroredStrategy in tests/training/test_distributed.py
         ["model.name=resnet", "runtime.mixed_precision=mixed_bfloat16"],
-        ["model.name=mobilenetv2", "model.alpha=0.35", "data.name=synthetic_images",
-         "data.synthetic.num_examples=300", "data.synthetic.image_size=32"],
         ["train.optimizer=adamw", "train.schedule=cosine", "train.warmup_epochs=1",
          "train.ema=true", "train.gradient_accumulation_steps=2", "train.global_clipnorm=1"],
         ["train.optimizer=sgd", "train.nesterov=true", "train.reduce_on_plateau=true",
          "data.augment.rotation=0.05", "data.imbalance.resample=oversample"],
     ],
-    ids=["transformer", "resnet-bf16", "mobilenetv2", "adamw-cosine-ema-accum", "sgd-plateau"],
+    ids=["resnet-bf16", "adamw-cosine-ema-accum", "sgd-plateau"],
 )
 def test_every_model_and_option_trains(tmp_path, overrides):
     metrics = train(tmp_path, *overrides, "train.epochs=3", "export.enabled=false")
@@ -177,8 +166,7 @@ def test_every_model_and_option_trains(tmp_path, overrides):
     assert np.isfinite(metrics["test"]["loss"])
     with (tmp_path / "run" / "history.csv").open() as handle:
         losses = [float(row["loss"]) for row in csv.DictReader(handle)]
-    # It learns: a later epoch beats the first. An epoch of a few batches is noisy (the
-    # mobilenetv2 case's 4 batches: 1.39, 1.29, 1.40 on one CPU), so not always the last;
-    # accuracy bars are checked by longer runs.
+    # It learns: a later epoch beats the first (an epoch of few batches is noisy, so not
+    # always the last); accuracy bars are checked by longer runs.
     assert min(losses[1:]) < losses[0]
 
