@@ -317,13 +317,30 @@ def publish_dir(staged: str | Path, final: str | Path) -> None:
         _remove_version(previous)
 
 
-def next_version(base: str | Path) -> int:
-    """The next free version under ``base``: 1, or the highest integer folder name + 1."""
+def staging_folder(parent: str | Path) -> Path:
+    """A new hidden ``.tmp-<pid>-<random>`` folder in ``parent`` (made if needed), to be
+    written in full and then renamed into place. Not mkdtemp: its 0700 mode would survive
+    the rename and hide the folder from a reader running as another user (TF Serving)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def version_folders(base: str | Path) -> list[Path]:
+    """The integer-named version folders under ``base``, lowest first ([] without ``base``)."""
     base = Path(base)
     if not base.is_dir():
-        return 1
-    versions = [int(p.name) for p in base.iterdir() if p.name.isascii() and p.name.isdigit()]
-    return max(versions, default=0) + 1
+        return []
+    return sorted((p for p in base.iterdir() if p.name.isascii() and p.name.isdigit()),
+                  key=lambda p: int(p.name))
+
+
+def next_version(base: str | Path) -> int:
+    """The next free version under ``base``: 1, or the highest integer folder name + 1."""
+    versions = version_folders(base)
+    return int(versions[-1].name) + 1 if versions else 1
 
 
 def publish_version(tmp: Path, base: Path) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bigmodel_tf.io import next_version
+from bigmodel_tf.io import version_folders
 
 
 def tflite_base(export_dir: str | Path, name: str) -> Path:
@@ -21,5 +21,5 @@ def tflite_base(export_dir: str | Path, name: str) -> Path:
 
 def newest_tflite_dir(export_dir: str | Path, name: str) -> Path | None:
     """The highest TFLite version folder of model ``name`` (None before the first compress)."""
-    newest = next_version(tflite_base(export_dir, name)) - 1
-    return tflite_base(export_dir, name) / str(newest) if newest else None
+    versions = version_folders(tflite_base(export_dir, name))
+    return versions[-1] if versions else None

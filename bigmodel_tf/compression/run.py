@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +64,7 @@ from bigmodel_tf.io import (
     publish_dir,
     publish_version,
     staging_dir,
+    staging_folder,
     write_json,
 )
 from bigmodel_tf.manifest import write_manifest
@@ -208,9 +207,7 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     base = float32_copy(model, cfg.model, spec, probe)
     inputs = FinetuneInputs(splits, cfg.data, cfg.seed, cfg.train, cfg.task)
 
-    tflite_versions.mkdir(parents=True, exist_ok=True)
-    tflite_tmp = tflite_versions / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tflite_tmp.mkdir()
+    tflite_tmp = staging_folder(tflite_versions)
     with _removed_unless_published(tflite_tmp), staging_dir(report_dir, KIND) as report_tmp:
         report = {
             "run_dir": str(run_dir), "model": cfg.model.name, "data": cfg.data.name,

@@ -20,6 +20,7 @@ from bigmodel_tf.errors import ArtifactError, RunDirError
 from bigmodel_tf.export.onnx import export_onnx
 from bigmodel_tf.export.saved_model import export
 from bigmodel_tf.finished_run import RunDir
+from bigmodel_tf.io import version_folders
 from bigmodel_tf.manifest import read_manifest, verify_folder
 
 
@@ -34,9 +35,7 @@ def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
 
 def _newest_version_of(base: Path, run_hash: str) -> Path:
     """The highest version under ``base`` whose manifest carries ``run_hash``, verified."""
-    versions = sorted((p for p in base.glob("*") if p.name.isascii() and p.name.isdigit()),
-                      key=lambda p: int(p.name), reverse=True) if base.is_dir() else []
-    for version in versions:
+    for version in reversed(version_folders(base)):
         try:
             ours = read_manifest(version).get("config_hash") == run_hash
         except ArtifactError:  # not written by bigmodel export

@@ -29,7 +29,6 @@ import contextlib
 import logging
 import os
 import shutil
-import uuid
 from importlib import metadata
 from pathlib import Path
 
@@ -38,7 +37,7 @@ import tensorflow as tf
 
 from bigmodel_tf.errors import ExportError, RunDirError, require_extra
 from bigmodel_tf.export.client import SIGNATURE_NAME
-from bigmodel_tf.io import write_json
+from bigmodel_tf.io import staging_folder, write_json
 from bigmodel_tf.manifest import write_manifest
 
 log = logging.getLogger("bigmodel_tf.export")
@@ -173,9 +172,7 @@ def export_onnx(version_dir: str | Path, examples=None, run_hash: str | None = N
         raise RunDirError(f"{target}: exists (version {version_dir.name} was converted "
                           "already); export a new SavedModel version to convert again")
     model = convert(version_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    tmp = staging_folder(target.parent)
     try:
         (tmp / MODEL_FILE).write_bytes(model.SerializeToString())
         checked = examples is not None and len(examples)

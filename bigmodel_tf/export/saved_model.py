@@ -24,9 +24,7 @@ export leaves nothing behind and TF Serving never sees a half-written version.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 import keras
@@ -40,7 +38,7 @@ from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export.client import SIGNATURE_NAME
 from bigmodel_tf.export.onnx import export_onnx
 from bigmodel_tf.export.warmup import write_warmup_file
-from bigmodel_tf.io import publish_version
+from bigmodel_tf.io import publish_version, staging_folder
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.tasks import get_task
 
@@ -114,11 +112,7 @@ def export_serving_model(
     facts (manifest.py, ``serving_facts``).
     """
     base = Path(export_dir) / name
-    base.mkdir(parents=True, exist_ok=True)
-    # Not mkdtemp: its 0700 mode would survive the rename and hide the model from a
-    # TF Serving process running as another user.
-    tmp = base / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    tmp = staging_folder(base)
     try:
         write_saved_model(model, spec, tmp, decision)
         if warmup_inputs is not None and len(warmup_inputs):

@@ -38,7 +38,7 @@ def test_a_failure_at_any_step_leaves_no_new_version(iris_model, iris_cfg, tmp_p
         raise Crash(step)
 
     if step == "publish":
-        monkeypatch.setattr(saved_model.os, "rename", crash)
+        monkeypatch.setattr(os, "rename", crash)  # publish_version renames
     else:
         monkeypatch.setattr(saved_model, step, crash)
     with pytest.raises(Crash):
@@ -92,7 +92,7 @@ def test_manifest_is_written_inside_the_version_before_it_is_published(iris_mode
         seen.append((manifest.MANIFEST in os.listdir(source), versions(tmp_path / "iris")))
         rename(source, target)
 
-    monkeypatch.setattr(saved_model.os, "rename", spy)
+    monkeypatch.setattr(os, "rename", spy)
     version = export_serving_model(model, spec, tmp_path, "iris", x[:2], config_hash(iris_cfg))
     assert seen == [(True, [])]
     verify_folder(version)
