@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow as tf
 
 from bigmodel_tf.benchmarks.timing import iterate_seconds, summary
-from bigmodel_tf.config import BenchmarkConfig, DataConfig
-from bigmodel_tf.data import Splits, build_dataset, tfrecord_io
+from bigmodel_tf.config import BenchmarkConfig, DataConfig, ExperimentConfig, with_changes
+from bigmodel_tf.data import Splits, build_dataset, convert_to_tfrecord, tfrecord_io
 
 
 def read_gzip_records(path: str | Path) -> Iterator[bytes]:
@@ -62,6 +62,16 @@ def plain_dataset(files: list[str], input_shape: list[int], batch: int) -> tf.da
 
     return tf.data.TFRecordDataset(files, compression_type=tfrecord_io.COMPRESSION).map(
         parse_one).batch(batch)
+
+
+def records_config(cfg: ExperimentConfig, out: Path) -> ExperimentConfig:
+    """The config reading TFRecords: its own folder, or its data set converted once into
+    ``out`` (as `bigmodel data convert` writes it; kept for a later run)."""
+    if cfg.data.name == "tfrecord":
+        return cfg
+    if not (out / "spec.json").exists():
+        convert_to_tfrecord(cfg, out)
+    return with_changes(cfg, {"data.name": "tfrecord", "data.path": out})
 
 
 def _passes(dataset: tf.data.Dataset, passes: int) -> tuple[list[float], int]:

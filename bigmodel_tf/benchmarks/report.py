@@ -108,9 +108,39 @@ def _tabular_defaults(r: dict) -> list[str]:
                      "network log loss", "baseline log loss"], rows)]
 
 
+def _memory(r: dict) -> list[str]:
+    """Peak RSS of one training epoch and size on disk per scale, TFRecords and PNG files."""
+    def pair(values: dict, fmt: str = "{:,.0f}") -> list[str]:
+        return [fmt.format(values[name]) for name in ("tfrecord", "image_dir")]
+
+    rows = [[f"{row['scale']}x", f"{row['examples']:,}", *pair(row["disk_mib"], "{:,.1f}"),
+             *pair(row["peak_rss_mib"]), " / ".join(pair(row["train_seconds"]))]
+            for row in r["rows"]]
+    rows.append([r["compared"], "", "", "", *pair(r["ratio"], "{:.3f}"), ""])
+    shape = "×".join(str(n) for n in r["image_shape"])
+    return [f"## Memory (peak RSS of `bigmodel train`, one epoch of {r['model']}, batch "
+            f"{r['batch_size']}, data.cache=none; generated {shape} PNG images)", "",
+            *_table(["data", "images", "TFRecords MiB on disk", "PNG folder MiB on disk",
+                     "peak RSS MiB, TFRecords", "peak RSS MiB, PNG folder",
+                     "seconds, TFRecords / PNG folder"], rows)]
+
+
+def _image_folder(r: dict) -> list[str]:
+    """Examples per second of the project's image_dir pipeline and of Keras' reader."""
+    rows = [[name, r["examples_per_pass"][name], f"{v['best_per_sec']:,.0f}",
+             f"{v['median_per_sec']:,.0f}"] for name, v in r["examples_per_sec"].items()]
+    rows.append(["ratio pipeline / keras", "", r["ratio"], ""])
+    shape = "×".join(str(n) for n in r["image_shape"])
+    return [f"## Image folder ({r['images']:,} generated {shape} PNG files, batch "
+            f"{r['batch_size']}; load_splits {r['load_splits_seconds']} s)", "",
+            *_table(["reader", "examples per pass", "examples/s (best)",
+                     "examples/s (median)"], rows)]
+
+
 SECTIONS = {"input": _input, "input_bound": _input_bound, "overhead": _overhead,
             "precision": _precision, "scaling": _scaling, "utilization": _utilization,
-            "tflite": _tflite, "tabular_defaults": _tabular_defaults}
+            "tflite": _tflite, "tabular_defaults": _tabular_defaults, "memory": _memory,
+            "image_folder": _image_folder}
 
 
 def markdown(result: dict) -> str:

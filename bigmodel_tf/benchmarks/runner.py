@@ -4,7 +4,8 @@ Reads the experiment config (model, data, batch, precision) and its ``benchmark`
 section (suites, epochs, repeats, device counts); writes into the run directory
 (default ``runs/benchmark-<time>``; it must be new, empty or made by this command, see
 bigmodel_tf/io.py): config.yaml, records/ (the data set as TFRecords, for the input
-suites), benchmark.json and benchmark.md, each written atomically. The machine, its load
+suites), memory/ and image_folder/ (the generated images of those suites, and their
+TFRecords), benchmark.json and benchmark.md, each written atomically. The machine, its load
 average before and after, and the performance targets the project holds itself to (met
 or not) are part of the result.
 """
@@ -19,12 +20,12 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from bigmodel_tf.benchmarks import compute, inputs, loop, scaling, tabular, tflite
+from bigmodel_tf.benchmarks import compute, images, inputs, loop, memory, scaling, tabular, tflite
 from bigmodel_tf.benchmarks.report import markdown
 from bigmodel_tf.benchmarks.timing import load_average
 from bigmodel_tf.compression.layout import newest_tflite_dir
-from bigmodel_tf.config import ExperimentConfig, export_name, save_config, with_changes
-from bigmodel_tf.data import convert_to_tfrecord, load_splits
+from bigmodel_tf.config import ExperimentConfig, export_name, save_config
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.io import atomic_write, claim_dir, write_json
 from bigmodel_tf.training.workers import usable_cores
 
@@ -36,6 +37,12 @@ TARGETS = {
         "input_bound", lambda r: r["ratio"], "le", 1.10),
     "`bigmodel train` overhead vs bare fit (time in its callbacks / epoch)": (
         "overhead", lambda r: r["overhead"], "le", 0.05),
+    "peak RSS of one epoch, largest / smallest data, TFRecords": (
+        "memory", lambda r: r["ratio"]["tfrecord"], "le", 1.15),
+    "peak RSS of one epoch, largest / smallest data, PNG folder": (
+        "memory", lambda r: r["ratio"]["image_dir"], "le", 1.15),
+    "image folder pipeline vs Keras image_dataset_from_directory (examples/s)": (
+        "image_folder", lambda r: r["ratio"], "ge", 1.0),
 }
 
 
@@ -54,16 +61,6 @@ def machine_info() -> dict:
             "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def records_config(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
-    """The config reading TFRecords: its own folder, or its data set converted once."""
-    if cfg.data.name == "tfrecord":
-        return cfg
-    out = run_dir / "records"
-    if not (out / "spec.json").exists():
-        convert_to_tfrecord(cfg, out)
-    return with_changes(cfg, {"data.name": "tfrecord", "data.path": out})
-
-
 def check_targets(suites: dict) -> dict:
     """Each target whose suite ran: value, target and whether it is met."""
     checks = {}
@@ -79,7 +76,8 @@ def check_targets(suites: dict) -> dict:
 def _run_suites(cfg: ExperimentConfig, run_dir: Path) -> dict:
     """Every configured suite, in a fixed order; {suite: result}."""
     repeats, wanted = cfg.benchmark.repeats, set(cfg.benchmark.suites)
-    records = records_config(cfg, run_dir) if wanted & {"input", "input_bound"} else None
+    records = (inputs.records_config(cfg, run_dir / "records")
+               if wanted & {"input", "input_bound"} else None)
     suites: dict = {}
     steps = [
         ("input", lambda: inputs.run_input(load_splits(records), records.data, records.seed,
@@ -92,6 +90,8 @@ def _run_suites(cfg: ExperimentConfig, run_dir: Path) -> dict:
         ("tflite", lambda: tflite.run_tflite(newest_tflite_dir(cfg.export.dir, export_name(cfg)),
                                              cfg.compression, load_splits(cfg).test)),
         ("tabular_defaults", lambda: tabular.run_tabular_defaults(cfg.benchmark.seeds, run_dir)),
+        ("memory", lambda: memory.run_memory(cfg, run_dir)),
+        ("image_folder", lambda: images.run_image_folder(cfg, run_dir)),
     ]
     for name, run in steps:
         if name in wanted:

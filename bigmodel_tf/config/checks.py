@@ -66,6 +66,9 @@ def validate(cfg: ExperimentConfig) -> None:
             "max_rollbacks=0"
         )
     check_range("benchmark.devices", cfg.benchmark.devices, num_range(1, 64))
+    if not cfg.benchmark.memory_scales:
+        raise ConfigError("benchmark.memory_scales: expected at least one multiple of "
+                          "benchmark.memory_examples, e.g. [1, 4, 16]")
     if t.clipnorm is not None and t.global_clipnorm is not None:
         raise ConfigError("train.clipnorm and train.global_clipnorm: set at most one of them")
     if t.schedule == "piecewise":

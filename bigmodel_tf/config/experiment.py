@@ -28,10 +28,13 @@ PROVENANCE_KEYS = ("versions",)
 
 BENCHMARK_SUITES = (
     "input", "input_bound", "overhead", "precision", "scaling", "utilization", "tflite",
-    "tabular_defaults",
+    "tabular_defaults", "memory", "image_folder",
 )
-# tabular_defaults measures accuracy, not speed (many small training runs): asked for by name.
-DEFAULT_SUITES = tuple(s for s in BENCHMARK_SUITES if s != "tabular_defaults")
+# Asked for by name: tabular_defaults measures accuracy, not speed (many small training
+# runs); memory and image_folder generate image folders of their own (memory trains in
+# a subprocess per size and format).
+NAMED_ONLY_SUITES = ("tabular_defaults", "memory", "image_folder")
+DEFAULT_SUITES = tuple(s for s in BENCHMARK_SUITES if s not in NAMED_ONLY_SUITES)
 
 
 @section_effect("none")
@@ -48,6 +51,12 @@ class BenchmarkConfig:
     # tabular_defaults: each seed is one split and initialization of every data set
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4],
                              metadata=num_range(0, 2**31 - 1))
+    # memory: generated images at 1x, and the multiples of it that are trained on
+    memory_examples: int = field(default=2000, metadata=num_range(100, 10_000_000))
+    memory_scales: list[int] = field(default_factory=lambda: [1, 4, 16],
+                                     metadata=num_range(1, 10_000))
+    image_folder_examples: int = field(default=5000,  # image_folder: generated images
+                                       metadata=num_range(100, 10_000_000))
 
 
 EXPORT_FORMATS = ("saved_model", "onnx")

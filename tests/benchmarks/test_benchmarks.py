@@ -4,13 +4,16 @@ These check behaviour, never speed (the CPU is shared; timings belong in the rep
 """
 
 import json
+import math
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from bigmodel_tf.benchmarks import runner
+from bigmodel_tf.benchmarks.images import image_dir_config
 from bigmodel_tf.benchmarks.inputs import generator_dataset, plain_dataset, read_gzip_records
+from bigmodel_tf.benchmarks.memory import peak_rss
 from bigmodel_tf.benchmarks.runner import check_targets
 from bigmodel_tf.cli import main
 from bigmodel_tf.config import load_config
@@ -93,3 +96,43 @@ def test_a_folder_not_made_by_benchmark_is_refused_before_any_suite(tmp_path, ca
         "new or empty folder")
     assert [p.name for p in mine.iterdir()] == ["benchmark.md"]
     assert (mine / "benchmark.md").read_text() == "mine"
+
+
+def test_peak_rss_is_the_childs_own_not_the_parents(tmp_path):
+    ballast = b"1" * (500 << 20)  # this process holds 500 MiB more than the child ever does
+    measured = peak_rss(["--help"], tmp_path / "help.log")
+    assert 0 < measured["peak_rss_mib"] < 300 and len(ballast)
+    assert "usage: bigmodel" in (tmp_path / "help.log").read_text()
+    with pytest.raises(RuntimeError, match="bigmodel nosuch: failed \\(exit 2\\)"):
+        peak_rss(["nosuch"], tmp_path / "failed.log")
+
+
+def _positive(values: dict) -> bool:
+    """Every value is a finite positive number."""
+    return all(math.isfinite(v) and v > 0 for v in values.values())
+
+
+def test_memory_and_image_folder_suites_measure_generated_images(tmp_path):
+    run_dir = tmp_path / "bench"
+    assert main(["benchmark", "--run-dir", str(run_dir), "--set",
+                 "benchmark.suites=[memory,image_folder]", "benchmark.memory_examples=150",
+                 "benchmark.memory_scales=[1]", "benchmark.image_folder_examples=200",
+                 "benchmark.repeats=1"]) == 0
+    result = json.loads((run_dir / "benchmark.json").read_text())
+    memory, images = result["suites"]["memory"], result["suites"]["image_folder"]
+    [row] = memory["rows"]
+    assert (row["scale"], row["examples"], memory["image_shape"]) == (1, 150, [32, 32, 3])
+    for key in ("disk_mib", "peak_rss_mib", "train_seconds"):
+        assert set(row[key]) == {"tfrecord", "image_dir"} and _positive(row[key]), key
+    assert memory["ratio"] == {"tfrecord": 1.0, "image_dir": 1.0}  # one scale: 1x / 1x
+    pngs = sorted((run_dir / "memory" / "images-1x").glob("*/*.png"))
+    assert len(pngs) == 150 and len({p.parent.name for p in pngs}) == 10
+    folder = run_dir / "image_folder"
+    train = load_splits(image_dir_config(load_config(), folder)).train
+    assert images["examples_per_pass"] == {"pipeline": len(train.y), "keras": 200}
+    assert _positive({name: v["best_per_sec"] for name, v in images["examples_per_sec"].items()})
+    assert images["ratio"] > 0 and images["load_splits_seconds"] >= 0
+    assert [check["target"] for check in result["targets"].values()] == ["≤ 1.15", "≤ 1.15",
+                                                                         "≥ 1"]
+    markdown = (run_dir / "benchmark.md").read_text()
+    assert "## Memory" in markdown and "## Image folder" in markdown
