@@ -8,7 +8,8 @@ files again; (b) ``keras.utils.image_dataset_from_directory`` over the whole fol
 Each reader makes one untimed pass first (tracing, the files in the page cache), then
 the two alternate, one full pass each per repeat; the ratio of their best examples/s
 is the figure. The time ``load_splits`` takes (listing, or reading, the folder) is
-reported beside it.
+reported beside it. The same folder converted to TFRecords (``generated_records``) is
+the input_bound suite's PNG-encoded data (loop.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from bigmodel_tf.benchmarks.inputs import records_config
 from bigmodel_tf.benchmarks.timing import iterate_seconds, summary
 from bigmodel_tf.config import ExperimentConfig, from_dict, with_changes
 from bigmodel_tf.data import LOADERS, build_dataset, load_splits
@@ -58,18 +60,31 @@ def write_image_folder(folder: Path, examples: int, seed: int) -> Path:
 
 
 def image_dir_config(cfg: ExperimentConfig, folder: Path) -> ExperimentConfig:
-    """``cfg`` reading the generated ``folder`` as data.name=image_dir, uncached."""
+    """``cfg`` reading the generated ``folder`` as data.name=image_dir."""
     return with_changes(cfg, {"data.name": "image_dir", "data.path": folder,
                               "data.image_size": [IMAGE_SIZE, IMAGE_SIZE],
-                              "data.channels": CHANNELS, "data.cache": "none"})
+                              "data.channels": CHANNELS})
+
+
+def generated_folder(cfg: ExperimentConfig, run_dir: Path) -> Path:
+    """The image folder of this suite (benchmark.image_folder_examples images), written
+    once into run_dir."""
+    return write_image_folder(run_dir / "image_folder", cfg.benchmark.image_folder_examples,
+                              cfg.seed)
+
+
+def generated_records(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
+    """``cfg`` reading the generated image folder converted to TFRecords (once)."""
+    return records_config(image_dir_config(cfg, generated_folder(cfg, run_dir)),
+                          run_dir / "image_folder_records")
 
 
 def run_image_folder(cfg: ExperimentConfig, run_dir: Path) -> dict:
     """Examples/s of one full pass of the project's image_dir pipeline and of Keras'
     ``image_dataset_from_directory`` on the same generated folder, best of the repeats."""
-    folder = write_image_folder(run_dir / "image_folder", cfg.benchmark.image_folder_examples,
-                                cfg.seed)
-    images, batch = image_dir_config(cfg, folder), cfg.data.batch_size
+    folder = generated_folder(cfg, run_dir)
+    images = with_changes(image_dir_config(cfg, folder), {"data.cache": "none"})
+    batch = cfg.data.batch_size
     started = time.perf_counter()
     splits = load_splits(images)
     load_seconds = time.perf_counter() - started

@@ -2,7 +2,10 @@
 
 input_bound: the same model trains on the project's TFRecord pipeline and on one batch
     of tensors already in memory, repeated (no input work at all); the ratio of their step
-    times is near 1 when the pipeline keeps up with training.
+    times is near 1 when the pipeline keeps up with training. Measured on each TFRecord
+    folder it is given (the runner: the config's data, and the generated PNG images of
+    images.py, which `bigmodel data convert` stores PNG-encoded, decoded in the
+    pipeline), with the folder's encoding; the suite's ratio is the largest.
 overhead: the same model, data and fit, once bare (no callbacks) and once with every
     callback `bigmodel train` adds (backup, checkpoint, CSV log, TensorBoard with
     histograms, blow-up guard, learning-rate logger, data order, preemption), each timed
@@ -23,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from bigmodel_tf.benchmarks.timing import TimedCallback, fit_epoch_seconds
-from bigmodel_tf.data import build_dataset, load_splits
+from bigmodel_tf.data import build_dataset, load_splits, tfrecord_io
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.callbacks import build_callbacks
 from bigmodel_tf.training.trainer import compile_model
@@ -40,8 +43,8 @@ def compiled_model(cfg, steps_per_epoch: int) -> keras.Model:
     return model
 
 
-def run_input_bound(records_cfg, repeats: int) -> dict:
-    """Step time on the TFRecord pipeline vs on in-memory tensors."""
+def input_bound_row(records_cfg, repeats: int) -> dict:
+    """Step time on one TFRecord folder's pipeline vs on in-memory tensors."""
     real = build_dataset(load_splits(records_cfg), "train", records_cfg.data, records_cfg.seed,
                          records_cfg.data.batch_size)
     steps = int(real.cardinality())
@@ -56,12 +59,21 @@ def run_input_bound(records_cfg, repeats: int) -> dict:
             times[name] += fit_epoch_seconds(model, data, epochs)
     step = {name: min(seconds) / steps for name, seconds in times.items()}
     return {
+        "encoding": tfrecord_io.read_meta(records_cfg.data.path).get("encoding", "float"),
         "steps_per_epoch": steps,
         "batch_size": records_cfg.data.batch_size,
         "step_ms": {name: round(1000 * s, 3) for name, s in step.items()},
         "epoch_seconds": {name: [round(s, 4) for s in v] for name, v in times.items()},
         "ratio": round(step["pipeline"] / step["in_memory"], 3),
     }
+
+
+def run_input_bound(sources: dict, repeats: int) -> dict:
+    """``input_bound_row`` of each {name: config reading a TFRecord folder}; the ratio is
+    the largest of theirs."""
+    rows = [{"data": name, **input_bound_row(records, repeats)}
+            for name, records in sources.items()]
+    return {"rows": rows, "ratio": max(row["ratio"] for row in rows)}
 
 
 def run_overhead(cfg, repeats: int) -> dict:

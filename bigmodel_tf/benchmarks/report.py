@@ -35,10 +35,13 @@ def _input(r: dict) -> list[str]:
 
 
 def _input_bound(r: dict) -> list[str]:
-    """Step time with the pipeline and with in-memory tensors."""
-    rows = [[name, ms] for name, ms in r["step_ms"].items()] + [["ratio", r["ratio"]]]
-    return [f"## Input-bound check ({r['steps_per_epoch']} steps/epoch, batch "
-            f"{r['batch_size']})", "", *_table(["data", "step ms (best)"], rows)]
+    """Step time with the pipeline and with in-memory tensors, per TFRecord folder."""
+    rows = [[row["data"], row["encoding"], row["steps_per_epoch"], row["batch_size"],
+             row["step_ms"]["pipeline"], row["step_ms"]["in_memory"], row["ratio"]]
+            for row in r["rows"]]
+    return ["## Input-bound check (TFRecord folders; step ms: best epoch / steps)", "",
+            *_table(["data", "encoding", "steps/epoch", "batch", "step ms, pipeline",
+                     "step ms, in memory", "ratio"], rows)]
 
 
 def _overhead(r: dict) -> list[str]:

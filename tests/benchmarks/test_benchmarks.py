@@ -57,6 +57,7 @@ def test_every_suite_runs_and_writes_json_and_markdown(tmp_path, capsys):
     assert main(["benchmark", "--run-dir", str(run_dir), "--set", "model.name=mlp",
                  "benchmark.epochs=2", "benchmark.repeats=1", "benchmark.input_passes=2",
                  "benchmark.devices=[1,2]", "benchmark.matmul_size=128",
+                 "benchmark.image_folder_examples=200",
                  f"export.dir={tmp_path / 'saved_models'}"]) == 0
     result = json.loads((run_dir / "benchmark.json").read_text())
     assert set(result["suites"]) == {"input", "input_bound", "overhead", "precision",
@@ -65,6 +66,9 @@ def test_every_suite_runs_and_writes_json_and_markdown(tmp_path, capsys):
     assert set(suites["input"]["examples_per_sec"]) == {
         "generator", "plain_tf_data", "pipeline", "pipeline_cold_first_pass"}
     assert suites["input"]["examples_per_pass"] == len(load_splits(load_config()).train.y)
+    assert [row["data"] for row in suites["input_bound"]["rows"]] == [
+        "digits", "generated PNG images"]
+    assert suites["input_bound"]["ratio"] == max(r["ratio"] for r in suites["input_bound"]["rows"])
     assert suites["input_bound"]["ratio"] > 0 and suites["overhead"]["steps_per_epoch"] > 0
     assert "RunBackup" in suites["overhead"]["callback_seconds_per_epoch"]
     assert set(suites["precision"]["examples_per_sec"]) == {
