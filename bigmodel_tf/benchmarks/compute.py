@@ -39,7 +39,7 @@ def run_precision(cfg, repeats: int) -> dict:
     splits = load_splits(cfg)
     train = build_dataset(splits, "train", cfg.data, cfg.seed, cfg.data.batch_size)
     steps = int(train.cardinality())
-    examples = len(splits.train.y)
+    examples = splits.train.size
     models = {
         _label(p, jit): compiled_model(
             with_changes(cfg, {"runtime.mixed_precision": p, "runtime.jit_compile": jit}), steps)

@@ -57,7 +57,7 @@ def plain_dataset(files: list[str], input_shape: list[int], batch: int) -> tf.da
     """(b) TFRecordDataset, one example parsed per call, batched; nothing else."""
 
     def parse_one(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        x, y = tfrecord_io.parse_batch(record[None], input_shape)
+        x, y = tfrecord_io.RecordFormat(tuple(input_shape)).parse_batch(record[None])
         return x[0], y[0]
 
     return tf.data.TFRecordDataset(files, compression_type=tfrecord_io.COMPRESSION).map(

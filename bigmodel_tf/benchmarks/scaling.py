@@ -45,7 +45,7 @@ def measure(cfg) -> dict:
     for _ in range(cfg.benchmark.repeats):
         seconds += fit_epoch_seconds(model, train, cfg.benchmark.epochs)
     return {"replicas": replicas, "global_batch": global_batch,
-            "examples_per_sec": round(len(splits.train.y) / min(seconds), 1)}
+            "examples_per_sec": round(splits.train.size / min(seconds), 1)}
 
 
 def run_scaling(cfg, run_dir: Path) -> dict:

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from bigmodel_tf.config import CompressionConfig
-from bigmodel_tf.data import SplitArrays
+from bigmodel_tf.data import ArraySplit
 from bigmodel_tf.errors import require_extra
 from bigmodel_tf.manifest import verify_folder
 
 
-def run_tflite(folder: Path | None, c: CompressionConfig, test: SplitArrays) -> dict:
+def run_tflite(folder: Path | None, c: CompressionConfig, test: ArraySplit) -> dict:
     """Latency, throughput and accuracy on ``test`` of every TFLite variant in ``folder``
     (a TFLite version of compress; None: there is none), measured now as the compression
     section says."""

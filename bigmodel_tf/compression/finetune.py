@@ -40,7 +40,7 @@ def steps_per_epoch(inputs: FinetuneInputs) -> int:
     cardinality = int(inputs.read("train").cardinality())
     if cardinality > 0:
         return cardinality
-    return math.ceil(len(inputs.splits.train.y) / inputs.data.batch_size)
+    return math.ceil(inputs.splits.train.size / inputs.data.batch_size)
 
 
 def finetune(

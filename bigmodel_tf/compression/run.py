@@ -55,7 +55,7 @@ from bigmodel_tf.config import (
     export_name,
     to_dict,
 )
-from bigmodel_tf.data import load_splits, with_run_cache
+from bigmodel_tf.data import ArraySplit, load_splits, with_run_cache
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.export import export_serving_model
 from bigmodel_tf.finished_run import RunDir
@@ -202,7 +202,8 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     spec, model = run.spec, run.load_verified_model(compile=False)
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
-    test = splits.test
+    # The TFLite checks score every test example in the interpreter: the split in memory.
+    test = ArraySplit(*splits.test.load())
     probe = test.x[:PROBE_EXAMPLES]
     base = float32_copy(model, cfg.model, spec, probe)
     inputs = FinetuneInputs(splits, cfg.data, cfg.seed, cfg.train, cfg.task)

@@ -20,14 +20,15 @@ folders, and folders inside a class folder.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from bigmodel_tf.config import DataConfig
-from bigmodel_tf.data.raw import RawData
+from bigmodel_tf.data.tfrecord_io import op_error_reason
 from bigmodel_tf.errors import DataError
 
 log = logging.getLogger("bigmodel_tf.data")
@@ -36,17 +37,19 @@ _FULL_SCALE = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 655
                "I": 65535.0, "F": 1.0}  # wide modes -> the value that becomes 255
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _SHOWN = 3  # examples per kind of unused entry in the warning
+_TF_FORMATS = tf.constant([".png", ".jpg", ".jpeg", ".gif", ".bmp"])  # decoded in the graph
+_LUMA = tf.constant([0.299, 0.587, 0.114])  # PIL's "L" conversion
 
 
 @dataclass
 class FolderListing:
     """The image files of each class folder, and the entries that are not used, by why."""
 
-    root: Path
-    files: dict[str, list[Path]] = field(default_factory=dict)
-    unused: dict[str, list[Path]] = field(default_factory=dict)
+    root: str
+    files: dict[str, list[str]] = field(default_factory=dict)
+    unused: dict[str, list[str]] = field(default_factory=dict)
 
-    def skip(self, why: str, path: Path) -> None:
+    def skip(self, why: str, path: str) -> None:
         """Record an entry that is not read."""
         self.unused.setdefault(why, []).append(path)
 
@@ -54,39 +57,56 @@ class FolderListing:
         """'N entries not used: k hidden (a, b), ...', or '' when every entry is used."""
         parts = []
         for why, paths in self.unused.items():
-            shown = ", ".join(str(p.relative_to(self.root)) for p in paths[:_SHOWN])
+            shown = ", ".join(p[len(self.root.rstrip("/")) + 1:] for p in paths[:_SHOWN])
             more = f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else ""
             parts.append(f"{len(paths)} {why} ({shown}{more})")
         total = sum(len(paths) for paths in self.unused.values())
         return f"{total} entries not used: {'; '.join(parts)}" if parts else ""
 
 
-def list_folder(root: Path) -> FolderListing:
-    """Sort what ``root`` holds into the image files of each class and unused entries."""
-    if not root.is_dir():
+def _join(root: str, name: str) -> str:
+    """``root``/``name`` for a local path or a URL (``gs://b/x``: never through pathlib)."""
+    return f"{root.rstrip('/')}/{name}"
+
+
+def _entries(folder: str) -> list[str]:
+    """The sorted entry names of a local or remote folder (gfile lists "sub/" for folders on
+    some filesystems)."""
+    return sorted(name.rstrip("/") for name in tf.io.gfile.listdir(folder))
+
+
+def list_folder(root: str) -> FolderListing:
+    """Sort what ``root`` holds into the image files of each class and unused entries.
+
+    An entry with an image extension is taken as a file without asking the filesystem (a
+    remote listing of a million files needs no million stat calls).
+    """
+    if not tf.io.gfile.isdir(root):
         raise DataError(f"data.path={root}: folder not found (expected one sub-folder per class)")
     listing = FolderListing(root)
     extensions = set(Image.registered_extensions())
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
+    for name in _entries(root):
+        entry = _join(root, name)
+        if name.startswith("."):
             listing.skip("hidden", entry)
-        elif not entry.is_dir():
+        elif not tf.io.gfile.isdir(entry):
             listing.skip("file(s) at the top level, outside the class folders", entry)
         else:
-            listing.files[entry.name] = []
-            for path in sorted(entry.iterdir()):
-                if path.name.startswith("."):
+            listing.files[name] = []
+            for file_name in _entries(entry):
+                path = _join(entry, file_name)
+                if file_name.startswith("."):
                     listing.skip("hidden", path)
-                elif path.is_dir():
+                elif os.path.splitext(file_name)[1].lower() in extensions:
+                    listing.files[name].append(path)
+                elif tf.io.gfile.isdir(path):
                     listing.skip("folder(s) inside a class folder", path)
-                elif path.suffix.lower() not in extensions:
-                    listing.skip("non-image file(s) (by extension)", path)
                 else:
-                    listing.files[entry.name].append(path)
+                    listing.skip("non-image file(s) (by extension)", path)
     return listing
 
 
-def _class_files(root: Path) -> dict[str, list[Path]]:
+def class_files(root: str) -> dict[str, list[str]]:
     """The image files of each class folder; unused entries are logged."""
     listing = list_folder(root)
     if len(listing.files) < 2:
@@ -102,7 +122,7 @@ def _class_files(root: Path) -> dict[str, list[Path]]:
     return listing.files
 
 
-def _wide_to_float(image: Image.Image, path: Path) -> Image.Image:
+def _wide_to_float(image: Image.Image, path: str) -> Image.Image:
     """A 16-bit, 32-bit integer or float image as a mode "F" image scaled to 0..255."""
     top = _FULL_SCALE[image.mode]
     values = np.asarray(image, dtype=np.float32)
@@ -131,38 +151,96 @@ def _gray_to_channels(gray: np.ndarray, mode: str) -> np.ndarray:
     return colour
 
 
-def read_image(path: Path, mode: str, height: int, width: int) -> np.ndarray:
-    """One image as a [h, w, c] float32 array; an unreadable file is a DataError naming it."""
+def read_image(path: str, mode: str, height: int, width: int) -> np.ndarray:
+    """One image as a [h, w, c] float32 array read by PIL; an unreadable file is a
+    DataError naming it."""
     size, resample = (width, height), Image.Resampling.BILINEAR
     try:
-        with Image.open(path) as image:
+        with tf.io.gfile.GFile(path, "rb") as file, Image.open(file) as image:
             if image.mode in _FULL_SCALE:
                 gray = np.asarray(_wide_to_float(image, path).resize(size, resample))
                 return _gray_to_channels(gray.astype(np.float32), mode)
             resized = _to_mode(image, mode).resize(size, resample)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError, Image.DecompressionBombError,
+            tf.errors.OpError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise DataError(f"data.path: cannot read image {path} ({reason})") from None
     return np.asarray(resized, dtype=np.float32).reshape(height, width, len(mode))
 
 
-def load_image_dir(data_cfg: DataConfig, seed: int) -> RawData:
-    """Read every image under data.path into [n, h, w, channels] float32 (0..255)."""
-    files = _class_files(Path(data_cfg.path))
-    mode = MODES[data_cfg.channels]
-    height, width = data_cfg.image_size
-    paths = [p for images in files.values() for p in images]
-    x = np.empty((len(paths), height, width, len(mode)), dtype=np.float32)
-    for i, path in enumerate(paths):
-        x[i] = read_image(path, mode, height, width)
+def _to_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
+    """A decoded [h, w, c] image (c = 1..4, values 0..255) as ``channels`` channels, as PIL
+    converts: gray repeated to colour, colour to gray by ITU-R 601-2 luma, transparent
+    pixels laid over black when the result has no alpha, an opaque alpha added."""
+    has_alpha = channels in (2, 4)
+
+    def convert(source: int) -> tf.Tensor:
+        colours = 1 if source <= 2 else 3
+        colour = image[..., :colours]
+        alpha = image[..., -1:] if source in (2, 4) else tf.fill(tf.shape(image[..., :1]), 255.0)
+        if not has_alpha:
+            colour = colour * (alpha / 255.0)
+        if channels <= 2 and colours == 3:
+            colour = tf.reduce_sum(colour * _LUMA, axis=-1, keepdims=True)
+        elif channels >= 3 and colours == 1:
+            colour = tf.repeat(colour, 3, axis=-1)
+        return tf.concat([colour, alpha], -1) if has_alpha else colour
+
+    return tf.switch_case(tf.shape(image)[-1] - 1, [lambda s=s: convert(s) for s in (1, 2, 3, 4)])
+
+
+def decode(path: tf.Tensor, channels: int, height: int, width: int) -> tf.Tensor:
+    """One image file as a [height, width, channels] float32 tensor of 0..255 values.
+
+    Formats TensorFlow decodes (PNG of 8 or 16 bits, JPEG, GIF's first frame, BMP) are
+    decoded in the graph, so a parallel map decodes on every core; any other format PIL
+    reads (TIFF, WebP, ...) goes through PIL (``read_image``) in a ``numpy_function``.
+    """
+    def by_tensorflow():
+        image = tf.io.decode_image(tf.io.read_file(path), channels=0, dtype=tf.float32,
+                                   expand_animations=False) * 255.0
+        image = _to_channels(image, channels)
+        return tf.image.resize(image, [height, width], method="bilinear", antialias=True)
+
+    def by_pil():
+        return tf.numpy_function(
+            lambda p: read_image(np.asarray(p).item().decode(), MODES[channels], height, width),
+            [path], tf.float32
+        )
+
+    extension = tf.strings.lower(tf.strings.regex_replace(path, r"^.*(\.[^./]*)$", r"\1"))
+    image = tf.cond(tf.reduce_any(tf.equal(extension, _TF_FORMATS)), by_tensorflow, by_pil)
+    return tf.ensure_shape(image, [height, width, channels])
+
+
+def image_reader(channels: int, height: int, width: int):
+    """The ``read(files, parallel, batch)`` of an image-file split (split.StreamedSplit):
+    files decoded by a parallel map, in order, into (x, y) batches."""
+
+    def read(files: list[str], labels, parallel: int | None, batch: int) -> tf.data.Dataset:
+        ds = tf.data.Dataset.from_tensor_slices((list(files), labels))
+        ds = ds.map(lambda p, y: (decode(p, channels, height, width), y),
+                    num_parallel_calls=parallel, deterministic=True)
+        return ds.batch(batch)
+
+    return read
+
+
+def image_files(data_cfg: DataConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The image files under data.path, their class ids and the class names (sorted folder
+    names); nothing is read but the listing."""
+    files = class_files(data_cfg.path)
+    paths = np.array([p for images in files.values() for p in images], dtype=object)
     counts = [len(images) for images in files.values()]
-    return RawData(
-        x=x,
-        y=np.repeat(np.arange(len(counts), dtype=np.int32), counts),
-        kind="image",
-        class_names=list(files),
-        value_range=[0.0, 255.0],
-    )
+    return paths, np.repeat(np.arange(len(counts), dtype=np.int32), counts), list(files)
 
 
-LOADERS = {"image_dir": load_image_dir}
+def check_file(path: str, channels: int, height: int, width: int) -> None:
+    """Decode one image as training does; DataError naming the file if it cannot be read."""
+    try:
+        decode(tf.constant(path), channels, height, width)
+    except tf.errors.OpError as exc:
+        if not path.lower().endswith(tuple(_TF_FORMATS.numpy().astype(str))):
+            read_image(path, MODES[channels], height, width)  # PIL's own error names the file
+        raise DataError(f"data.path: cannot read image {path} ({op_error_reason(exc)})"
+                        ) from None

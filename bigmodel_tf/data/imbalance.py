@@ -1,7 +1,7 @@
 """Class-imbalance handling for the train split: class weights and resampling.
 
 - ``class_weight=balanced``: per-example sample weights n / (classes * count[class])
-  (scikit-learn's compute_class_weight), added inside tf.data because Keras' class_weight
+  (scikit-learn's formula), added inside tf.data because Keras' class_weight
   is ignored or fails with some distributed inputs (docs/architecture.md, known traps).
 - ``resample=oversample|undersample``: one shuffled, repeated tf.data stream per class,
   mixed with equal weights by ``sample_from_datasets``; an epoch holds classes * max count
@@ -19,7 +19,6 @@ import logging
 import numpy as np
 import tensorflow as tf
 from imblearn.over_sampling import SMOTE
-from sklearn.utils.class_weight import compute_class_weight
 
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.errors import ConfigError, DataError
@@ -27,13 +26,13 @@ from bigmodel_tf.errors import ConfigError, DataError
 log = logging.getLogger("bigmodel_tf.data")
 
 
-def class_weights(class_weight: str, y: np.ndarray, num_classes: int) -> np.ndarray:
-    """Weight of each class id, float32: 'balanced' weights (data.imbalance.class_weight)
-    or all ones."""
-    weights = np.ones(num_classes, dtype=np.float32)
+def class_weights(class_weight: str, counts: np.ndarray) -> np.ndarray:
+    """Weight of each class id given the train examples per class, float32: 'balanced'
+    weights (data.imbalance.class_weight; scikit-learn's n / (classes * count)) or ones."""
+    weights = np.ones(len(counts), dtype=np.float32)
     if class_weight == "balanced":
-        present = np.unique(y)  # a class absent from train keeps weight 1 (never used)
-        weights[present] = compute_class_weight("balanced", classes=present, y=y)
+        present = counts > 0  # a class absent from train keeps weight 1 (never used)
+        weights[present] = counts.sum() / (present.sum() * counts[present])
     return weights
 
 

@@ -43,6 +43,7 @@ from bigmodel_tf.config import DataConfig, ExperimentConfig, with_changes
 from bigmodel_tf.data import order, tfrecord_io
 from bigmodel_tf.data.augment import augmenter
 from bigmodel_tf.data.imbalance import class_weights, resampled_train
+from bigmodel_tf.data.split import Split, StreamedSplit
 from bigmodel_tf.data.splits import Splits, source_modified
 from bigmodel_tf.errors import ConfigError
 
@@ -52,89 +53,57 @@ def whole_batches(examples: int, global_batch: int) -> int:
     return -(-examples // global_batch) * global_batch
 
 
-def padded_split(x: np.ndarray, y: np.ndarray, global_batch: int) -> tf.data.Dataset:
-    """(x, y, sample_weight) examples padded to whole global batches with zero weights.
-
-    The padding rows are zeros of class 0 with weight 0; every real example has weight 1.
-    """
-    pad = whole_batches(len(y), global_batch) - len(y)
-    weights = np.concatenate([np.ones(len(y), np.float32), np.zeros(pad, np.float32)])
-    x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)])
-    y = np.concatenate([y, np.zeros(pad, y.dtype)])
-    return tf.data.Dataset.from_tensor_slices((x, y, weights))
-
-
-def _streams_records(data: DataConfig, resampled: bool) -> bool:
-    """Whether a split is streamed from its TFRecord files rather than from memory.
-
-    Resampling needs every example's class up front, and data.skip_corrupt trains on the
-    records load_splits kept (streaming the files again would meet the bad ones).
-    """
-    return data.name == "tfrecord" and not resampled and not data.skip_corrupt
+def padded_batches(batches: tf.data.Dataset, examples: int, shape: list[int], label_dtype,
+            global_batch: int) -> tf.data.Dataset:
+    """(x, y, sample_weight) batches of ``global_batch`` examples, the last topped up with
+    zero-weight examples (zeros of class 0); every real example has weight 1."""
+    pad = whole_batches(examples, global_batch) - examples
+    weighted = batches.map(lambda x, y: (x, y, tf.ones_like(y, tf.float32)))
+    if pad:
+        zeros = tf.data.Dataset.from_tensors((tf.zeros([pad, *shape]), tf.zeros([pad], label_dtype),
+                                              tf.zeros([pad])))
+        weighted = weighted.concatenate(zeros)
+    return weighted.rebatch(global_batch)
 
 
-def shard_policy(data: DataConfig, split: str, num_input_pipelines: int) -> str:
+def shard_policy(data: DataConfig, files: int, num_input_pipelines: int,
+                 training: bool = True) -> str:
     """How a split is divided between input pipelines (workers): OFF, FILE or DATA.
 
-    FILE (each worker reads only its own shard files) when the train split is read from
-    at least as many TFRecord files as there are pipelines; DATA (every worker reads all
-    records and keeps every n-th) for in-memory data, resampled streams, too few files and
-    val/test (padded in memory, so every worker gets the same number of full batches).
+    FILE (each worker reads only its own files: TFRecord shards or image files) when the
+    train split is streamed from at least as many files as there are pipelines; DATA
+    (every worker reads all examples and keeps every n-th) for in-memory data, resampled
+    streams, too few files and val/test (padded first, so that every worker gets the same
+    number of full batches). ``files``: how many files the split is streamed from (0: it
+    is in memory).
     """
     if num_input_pipelines <= 1:
         return "OFF"
-    resampled = data.imbalance.resample != "none"
-    if split == "train" and _streams_records(data, resampled) and (
-        len(tfrecord_io.shard_files(data.path, split)) >= num_input_pipelines
-    ):
+    if training and data.imbalance.resample == "none" and files >= num_input_pipelines > 0:
         return "FILE"
     return "DATA"
-
-
-def _records(
-    path: str, split: str, size: int, input_context: tf.distribute.InputContext | None = None
-) -> tf.data.Dataset:
-    """Serialized records of one split's shards, read one shard after another.
-
-    Sequential reading keeps the written order, which is the order of the in-memory
-    split, so a TFRecord pipeline yields exactly the batches the in-memory one does (and
-    trains to the same result). Parallel interleave made this slower on 2 cores
-    (docs/architecture.md). The known size (checked by load_splits) gives the dataset a cardinality;
-    with an input context (FILE sharding) this pipeline reads every n-th file only.
-    """
-    files = tfrecord_io.shard_files(path, split)
-    if input_context is not None:
-        files = files[input_context.input_pipeline_id::input_context.num_input_pipelines]
-    ds = tf.data.Dataset.from_tensor_slices(files).interleave(
-        lambda f: tf.data.TFRecordDataset(f, compression_type=tfrecord_io.COMPRESSION),
-        cycle_length=1,
-    )
-    return ds if input_context is not None else ds.apply(
-        tf.data.experimental.assert_cardinality(size)
-    )
 
 
 def _cache(
     ds: tf.data.Dataset, data: DataConfig, split: str,
     input_context: tf.distribute.InputContext | None,
 ) -> tf.data.Dataset:
-    """Cache the records in memory or in a file under data.cache_dir (or not at all)."""
+    """Cache the parsed batches in memory or in a file under data.cache_dir (or not at all)."""
     if data.cache == "none":
         return ds
     if data.cache == "memory":
         return ds.cache()
     if not data.cache_dir:
         raise ConfigError("data.cache_dir: required when data.cache=file (a folder path)")
-    folder = Path(data.cache_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    tf.io.gfile.makedirs(data.cache_dir)
     # The file name changes with the source and the shard, so a stale cache is never read.
-    source = f"{Path(data.path).resolve()}|{source_modified(data.path)}"
+    source = f"{data.path}|{source_modified(data.path)}|{data.image_size}|{data.channels}"
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     shard = (
         f"-{input_context.input_pipeline_id}of{input_context.num_input_pipelines}"
         if input_context is not None else ""
     )
-    return ds.cache(str(folder / f"{split}-{digest}{shard}"))
+    return ds.cache(f"{data.cache_dir.rstrip('/')}/{split}-{digest}{shard}")
 
 
 def with_run_cache(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
@@ -147,6 +116,29 @@ def with_run_cache(cfg: ExperimentConfig, run_dir: Path) -> ExperimentConfig:
 def _autotune(value: int) -> int | None:
     """Map the config's -1 to tf.data.AUTOTUNE and 0 to None (sequential / off)."""
     return tf.data.AUTOTUNE if value == -1 else (value or None)
+
+
+def memory_cache_bytes(splits: Splits) -> int:
+    """Bytes data.cache=memory would hold: the decoded float32 examples of the streamed
+    splits (in-memory splits are not cached again)."""
+    per_example = 4 * int(np.prod(splits.spec.input_shape))
+    return sum(per_example * part.size for part in (splits.train, splits.val, splits.test)
+               if isinstance(part, StreamedSplit))
+
+
+def _first_examples(source: Split, count: int) -> tf.data.Dataset:
+    """One batch of the split's first ``count`` examples, repeated if it has fewer."""
+    x, y = source.head(count)
+    again = np.arange(count) % len(y)
+    return tf.data.Dataset.from_tensors((x[again], y[again]))
+
+
+def _train_weights(data: DataConfig, spec) -> tf.Tensor | None:
+    """Per-class weights of the train split (classification), from its class counts."""
+    if spec.task != "classification":
+        return None
+    counts = np.array([spec.class_counts[name] for name in spec.class_names], np.int64)
+    return tf.constant(class_weights(data.imbalance.class_weight, counts))
 
 
 def build_dataset(
@@ -164,7 +156,7 @@ def build_dataset(
     """
     if split not in tfrecord_io.SPLIT_NAMES:
         raise ValueError(f"split: expected one of {tfrecord_io.SPLIT_NAMES}, got {split!r}")
-    spec, arrays = splits.spec, getattr(splits, split)
+    spec, source = splits.spec, getattr(splits, split)
     if input_context is not None:
         replicas = input_context.num_replicas_in_sync
         batch = input_context.get_per_replica_batch_size(global_batch)
@@ -174,59 +166,55 @@ def build_dataset(
     augment = augmenter(data, spec, seed) if training else None
     resampled = training and data.imbalance.resample != "none"
     padded = not training and replicas > 1
-    # Resampling needs the class of every example up front, hence the in-memory arrays.
-    streamed = _streams_records(data, resampled) and not padded
-
-    policy = shard_policy(
-        data, split, input_context.num_input_pipelines if input_context is not None else 1
-    )
-    label_dtype = np.float32 if spec.task == "regression" else np.int32
-    if arrays.y.dtype != label_dtype:
-        raise ValueError(f"{split} labels: expected {np.dtype(label_dtype).name} for "
-                         f"{spec.task}, got {arrays.y.dtype}")
-    weights = None
-    if training and spec.task == "classification":  # per-example class weights, added
-        weights = tf.constant(  # where the labels are first batched
-            class_weights(data.imbalance.class_weight, arrays.y, spec.num_classes)
-        )
+    pipelines = input_context.num_input_pipelines if input_context is not None else 1
+    policy = shard_policy(data, len(source.files() or ()), pipelines, training)
+    label_dtype = tf.float32 if spec.task == "regression" else tf.int32
+    weights = _train_weights(data, spec) if training else None
+    parallel = _autotune(data.num_parallel_calls)
 
     def weighted(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, ...]:
         if not training:
             return x, y
         # a regression target weighs 1 (class weights are for classification only)
-        return x, y, tf.ones_like(y) if weights is None else tf.gather(weights, y)
+        return x, y, tf.ones_like(y, tf.float32) if weights is None else tf.gather(weights, y)
 
-    if resampled:
-        ds = resampled_train(data.imbalance.resample, arrays.x, arrays.y, spec, seed)
-    elif streamed:
-        ds = _records(data.path, split, len(arrays.y),
-                      input_context if policy == "FILE" else None)
-    elif padded:
-        ds = padded_split(arrays.x, arrays.y, global_batch)
-    else:
-        ds = tf.data.Dataset.from_tensor_slices((arrays.x, arrays.y))
-    examples = int(ds.cardinality())
-    if training and input_context is None and replicas > 1 and examples > 0:
-        # Repeat the pass's first examples up to whole global batches (fit's path).
-        ds = ds.repeat().take(whole_batches(examples, global_batch))
-    if policy == "DATA":
-        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    parallel = _autotune(data.num_parallel_calls)
+    if padded:  # every worker the same number of full batches: pad, then shard examples
+        ds = padded_batches(source.batches(batch, parallel), source.size, spec.input_shape,
+                            label_dtype, global_batch)
+        if pipelines > 1:
+            ds = ds.unbatch().shard(pipelines, input_context.input_pipeline_id).batch(batch)
+        return _finish(ds.rebatch(batch) if pipelines == 1 else ds, data)
     ordered = training and not resampled  # the order is a function of (seed, epoch)
-    examples = int(ds.cardinality())  # after the top-up and the shard
-    ds = ds.batch(order.block_size(data.shuffle_buffer, batch) if ordered else batch)
-    # One vectorized map per batch or block: parse (TFRecords) and weights together (every
-    # map adds milliseconds to each epoch's iterator creation).
-    if streamed:
-        ds = ds.map(lambda records: weighted(*tfrecord_io.parse_batch(records, spec.input_shape)),
-                    num_parallel_calls=parallel)
-        # Cached parsed: later epochs neither decompress nor parse. In-memory arrays are
-        # not cached again (that would double their memory).
-        ds = _cache(ds, data, split, input_context)
-    elif training:
+    read_batch = order.block_size(data.shuffle_buffer, batch) if ordered else batch
+    # fit's path with several replicas: the train pass is topped up to whole global batches
+    topped_up = training and input_context is None and replicas > 1
+    if resampled:  # resampling needs every example's class and features up front
+        ds = resampled_train(data.imbalance.resample, *source.load(), spec, seed)
+        examples = int(ds.cardinality())
+        if topped_up and examples > 0:
+            examples = whole_batches(examples, global_batch)
+            ds = ds.repeat().take(examples)
+        ds = ds.batch(read_batch)
+    else:
+        shard = (input_context.input_pipeline_id, pipelines) if policy == "FILE" else None
+        ds = source.batches(read_batch, parallel, shard)
+        # this worker's share of the files holds a number of examples not known up front
+        examples = -1 if shard is not None else source.size
+        if isinstance(source, StreamedSplit):  # cached parsed: later epochs neither read
+            ds = _cache(ds, data, split, input_context)  # nor decode
+        if topped_up and examples > 0 and whole_batches(examples, global_batch) > examples:
+            ds = ds.concatenate(_first_examples(
+                source, whole_batches(examples, global_batch) - examples))
+            examples = whole_batches(examples, global_batch)
+    if policy == "DATA":
+        ds = ds.unbatch().shard(pipelines, input_context.input_pipeline_id).batch(read_batch)
+        examples = len(range(input_context.input_pipeline_id, examples, pipelines))
+    if training:
         ds = ds.map(weighted, num_parallel_calls=parallel)
     if ordered:
         ds = order.shuffled_batches(ds, seed, batch, examples if examples >= 0 else None)
+    elif resampled:
+        ds = ds.rebatch(batch) if read_batch != batch else ds
     if augment is not None:
         # The layers draw from a stateful seed generator: parallel calls would take the
         # random numbers in a timing-dependent order, so a deterministic pipeline augments
@@ -235,6 +223,11 @@ def build_dataset(
             lambda x, y, w: (augment(x), y, w),
             num_parallel_calls=None if data.deterministic else parallel,
         )
+    return _finish(ds, data)
+
+
+def _finish(ds: tf.data.Dataset, data: DataConfig) -> tf.data.Dataset:
+    """Prefetch (as data.prefetch says) and set the element order's determinism."""
     if data.prefetch:
         ds = ds.prefetch(_autotune(data.prefetch))
     options = tf.data.Options()

@@ -4,7 +4,8 @@ Every source has the signature ``load(data_cfg, seed) -> RawData``: the config's
 section and the run's seed. ``data.name=package.module:function`` names a plug-in source
 with the same signature (bigmodel_tf/plugins.py); its result is checked like a built-in
 one's. ``tfrecord`` is not here: its folders hold data that is already split and is read
-by ``tfrecord_io`` (see ``splits.load_splits``).
+by ``tfrecord_io``, nor ``image_dir``: its images are listed and streamed, never loaded
+whole (see ``splits.load_splits``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bigmodel_tf.config import DataConfig
-from bigmodel_tf.data import csv_source, image_dir, keras_sources, sklearn_sources, synthetic
+from bigmodel_tf.data import csv_source, keras_sources, sklearn_sources, synthetic
 from bigmodel_tf.data.raw import RawData, check_values
 from bigmodel_tf.errors import ConfigError, DataError
 from bigmodel_tf.plugins import is_plugin_path, load_plugin
@@ -24,7 +25,6 @@ LOADERS: dict[str, Source] = {
     **sklearn_sources.LOADERS,
     **synthetic.LOADERS,
     **csv_source.LOADERS,
-    **image_dir.LOADERS,
     **keras_sources.LOADERS,
 }
 

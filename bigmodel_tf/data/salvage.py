@@ -7,7 +7,7 @@ byte (a GZIP or CRC error or a truncation loses the rest of that shard), parses 
 records one batch at a time and, when a batch fails, one by one, and drops records whose
 features are NaN, infinite or beyond ±1.8e19 (``raw.FEATURE_LIMIT``) or whose label is not
 a known class. Each shard gets a ``ShardReport``: how many records it should hold (from
-spec.json's split size and the shard's index, as ``write_split`` divided them), how many
+spec.json's split size and the shard's index, as ``convert`` divided them), how many
 were good, and why the others were not.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -25,8 +24,8 @@ from bigmodel_tf.data.raw import usable_values
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.data.tfrecord_io import (
     SPLIT_NAMES,
+    RecordFormat,
     op_error_reason,
-    parse_batch,
     read_meta,
     shard_files,
     spec_from_meta,
@@ -55,7 +54,7 @@ class ShardReport:
 
 
 def expected_sizes(files: list[str], split_size: int) -> list[int]:
-    """Records per shard as write_split divided the split (np.array_split)."""
+    """Records per shard as convert divided the split (np.array_split)."""
     counts = {int(m.group(2)) for f in files if (m := _SHARD_NAME.search(f))}
     count = counts.pop() if len(counts) == 1 else len(files)
     sizes = [len(part) for part in np.array_split(np.arange(split_size), count)]
@@ -80,13 +79,13 @@ def _readable_records(path: str, report: ShardReport) -> list[bytes]:
             return records
 
 
-def _parse(records: list[bytes], input_shape: list[int], report: ShardReport):
+def _parse(records: list[bytes], fmt: RecordFormat, report: ShardReport):
     """(x, y) of the records that parse; a failing batch is parsed record by record."""
     xs, ys, failed = [], [], 0
     for start in range(0, len(records), _PARSE_BATCH):
         chunk = records[start:start + _PARSE_BATCH]
         try:
-            x, y = parse_batch(tf.constant(chunk), input_shape)
+            x, y = fmt.parse_batch(tf.constant(chunk))
             xs.append(x.numpy())
             ys.append(y.numpy())
             continue
@@ -94,7 +93,7 @@ def _parse(records: list[bytes], input_shape: list[int], report: ShardReport):
             pass
         for record in chunk:
             try:
-                x, y = parse_batch(tf.constant([record]), input_shape)
+                x, y = fmt.parse_batch(tf.constant([record]))
             except tf.errors.OpError:
                 failed += 1
                 continue
@@ -102,14 +101,14 @@ def _parse(records: list[bytes], input_shape: list[int], report: ShardReport):
             ys.append(y.numpy())
     if failed:
         report.problems.append(f"{failed} record(s) are not valid examples of this spec")
-    x = np.concatenate(xs) if xs else np.zeros((0, *input_shape), np.float32)
+    x = np.concatenate(xs) if xs else np.zeros((0, *fmt.input_shape), np.float32)
     y = np.concatenate(ys) if ys else np.zeros((0,), np.int32)
     return x, y
 
 
 def _valid(x: np.ndarray, y: np.ndarray, spec: DataSpec, report: ShardReport) -> np.ndarray:
     """Mask of the examples with usable features and a known label; counts the others."""
-    finite = usable_values(x.reshape(len(x), -1)).all(axis=1)
+    finite = usable_values(x.reshape(len(x), int(np.prod(x.shape[1:])))).all(axis=1)
     known = (y >= 0) & (y < spec.num_classes)
     if (~finite).any():
         rows = np.flatnonzero(~finite)
@@ -126,10 +125,11 @@ def _valid(x: np.ndarray, y: np.ndarray, spec: DataSpec, report: ShardReport) ->
     return finite & known
 
 
-def salvage_shard(path: str, expected: int, spec: DataSpec):
-    """(x, y, report) of one shard: every good example, and what was wrong with the rest."""
+def salvage_shard(path: str, expected: int, spec: DataSpec, fmt: RecordFormat):
+    """(x, y, report) of one shard of format ``fmt``: every good example, and what was
+    wrong with the rest."""
     report = ShardReport(path, expected)
-    x, y = _parse(_readable_records(path, report), spec.input_shape, report)
+    x, y = _parse(_readable_records(path, report), fmt, report)
     keep = _valid(x, y, spec, report)
     report.good = int(keep.sum())
     if report.good > expected:
@@ -137,27 +137,29 @@ def salvage_shard(path: str, expected: int, spec: DataSpec):
     return x[keep], y[keep], report
 
 
-def salvage_split(files: list[str], split_size: int, spec: DataSpec):
+def salvage_split(files: list[str], split_size: int, spec: DataSpec, fmt: RecordFormat):
     """(x, y, reports) of one split's shards, read as far as they are readable."""
-    parts = [salvage_shard(f, n, spec) for f, n in zip(
+    parts = [salvage_shard(f, n, spec, fmt) for f, n in zip(
         files, expected_sizes(files, split_size), strict=True)]
     x = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, *spec.input_shape))
     y = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0,), np.int32)
-    return x.astype(np.float32), y.astype(np.int32), [p[2] for p in parts]
+    return x.astype(np.float32), y.astype(np.float32 if fmt.regression else np.int32), [
+        p[2] for p in parts]
 
 
-def read_splits_skipping(folder: str | Path, max_fraction: float):
-    """Like ``tfrecord_io.read_splits``, skipping bad records (data.skip_corrupt=true).
+def read_splits_skipping(folder: str, max_fraction: float):
+    """The splits of a TFRecord folder in memory, skipping bad records
+    (data.skip_corrupt=true: the kept records are held in memory).
 
     Raises DataError, naming the first bad shard, when more than ``max_fraction`` of a
     split's records are bad; else logs how many were skipped in which files.
     """
     meta = read_meta(folder)
-    spec = spec_from_meta(meta)
+    spec, fmt = spec_from_meta(meta), RecordFormat.of(meta)
     arrays = {}
     for split in SPLIT_NAMES:
         expected = int(meta["split_sizes"].get(split, 0))
-        x, y, reports = salvage_split(shard_files(folder, split), expected, spec)
+        x, y, reports = salvage_split(shard_files(folder, split), expected, spec, fmt)
         bad = [r for r in reports if r.bad or r.problems]
         skipped = sum(r.bad for r in reports)
         if expected and skipped / expected > max_fraction:

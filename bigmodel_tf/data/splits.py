@@ -3,10 +3,16 @@
 Classification splits are stratified by class, regression splits by quantile bins of the
 target (so every split covers its whole range).
 
+Nothing but the labels is needed to split: image folders are listed and split by their
+files (no image is decoded to split them), TFRecord folders are split already (their
+spec.json holds the statistics), and the small sources that live in memory (scikit-learn's
+sets, generated data, CSV files) are split as arrays. The normalization statistics come
+from one streaming pass over the train split (data/stats.py).
+
 ``load_splits`` is called by several stages (training, evaluation, export, tuning), so its
 result is cached in-process, keyed on the config keys that change the data (the keys whose
-declared effect is ``data``, bigmodel_tf.config.effects). The arrays
-are read-only: a stage cannot change what another stage sees.
+declared effect is ``data``, bigmodel_tf.config.effects). In-memory arrays are read-only:
+a stage cannot change what another stage sees.
 """
 
 from __future__ import annotations
@@ -16,18 +22,19 @@ import dataclasses
 import functools
 import json
 import logging
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
 from bigmodel_tf.config import DataConfig, ExperimentConfig, from_dict, keys_with, select, to_dict
-from bigmodel_tf.data import folds, salvage, tfrecord_io
+from bigmodel_tf.data import folds, image_dir, salvage, stats, tfrecord_io
 from bigmodel_tf.data.raw import RawData
 from bigmodel_tf.data.registry import load_raw
 from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.data.split import ArraySplit, Split, StreamedSplit
+from bigmodel_tf.data.stream_errors import stream_errors
 from bigmodel_tf.errors import DataError
 
 log = logging.getLogger("bigmodel_tf.data")
@@ -35,54 +42,56 @@ _MIN_PER_CLASS = 3  # one example for each of train, val and test
 # regression: up to this many quantile bins of the target, each of at least _PER_BIN examples
 _TARGET_BINS = 10
 _PER_BIN = 20
-_STATS_CHUNK = 1 << 20  # rows per chunk when computing variance (bounds temporary memory)
-
-
-@dataclass(frozen=True)
-class SplitArrays:
-    """One split in memory: raw (unnormalized) float32 features, and int32 class ids or
-    float32 regression targets."""
-
-    x: np.ndarray
-    y: np.ndarray
 
 
 @dataclass(frozen=True)
 class Splits:
-    """The data spec and the train, val and test splits."""
+    """The data spec and the train, val and test splits (data/split.py)."""
 
     spec: DataSpec
-    train: SplitArrays
-    val: SplitArrays
-    test: SplitArrays
+    train: Split
+    val: Split
+    test: Split
 
 
-def _strata(raw: RawData, name: str) -> np.ndarray | None:
+@dataclass(frozen=True)
+class _Listing:
+    """What a source says about its examples before any feature is read: their labels,
+    the task and the class names, and the split holding all of them."""
+
+    whole: ArraySplit | StreamedSplit
+    task: str
+    class_names: list[str]
+    name: str  # data.name, for messages
+
+def _strata(listing: _Listing) -> np.ndarray | None:
     """What splits are stratified by: the class ids, or the target's quantile bin (None:
-    too few regression examples to bin); ``name`` (data.name) is cited in errors."""
-    if raw.task == "regression":
-        bins = min(_TARGET_BINS, len(raw.y) // _PER_BIN)
+    too few regression examples to bin)."""
+    y, name = listing.whole.y, listing.name
+    if listing.task == "regression":
+        bins = min(_TARGET_BINS, len(y) // _PER_BIN)
         if bins < 2:
             return None
-        edges = np.quantile(raw.y, np.linspace(0, 1, bins + 1)[1:-1])
-        return np.searchsorted(edges, raw.y, side="right")
-    counts = np.bincount(raw.y, minlength=len(raw.class_names))
-    for label, count in zip(raw.class_names, counts, strict=True):
+        edges = np.quantile(y, np.linspace(0, 1, bins + 1)[1:-1])
+        return np.searchsorted(edges, y, side="right")
+    counts = np.bincount(y, minlength=len(listing.class_names))
+    for label, count in zip(listing.class_names, counts, strict=True):
         if count < _MIN_PER_CLASS:
             raise DataError(
                 f"data.name={name}: class {label!r} has {count} example(s); a "
                 f"stratified train/val/test split needs at least {_MIN_PER_CLASS} per class"
             )
-    return raw.y
+    return y
 
 
-def _split_indices(raw: RawData, d: DataConfig, seed: int) -> tuple[np.ndarray, ...]:
+def _split_indices(listing: _Listing, d: DataConfig, seed: int) -> tuple[np.ndarray, ...]:
     """Stratified train/val/test indices seeded by ``seed`` (val and test fractions of the
-    whole), then ``d``'s fold and train fraction."""
-    strata = _strata(raw, d.name)
+    whole), then ``d``'s fold and train fraction (a pass over the labels alone)."""
+    strata = _strata(listing)
+    examples = listing.whole.size
     try:
         rest, test = train_test_split(
-            np.arange(len(raw.y)), test_size=d.test_fraction, stratify=strata,
+            np.arange(examples), test_size=d.test_fraction, stratify=strata,
             random_state=seed,
         )
         train, val = train_test_split(
@@ -91,69 +100,63 @@ def _split_indices(raw: RawData, d: DataConfig, seed: int) -> tuple[np.ndarray, 
         )
     except ValueError as exc:  # e.g. fewer val/test examples than classes
         raise DataError(
-            f"data.name={d.name}: cannot split {len(raw.y)} examples stratified "
+            f"data.name={d.name}: cannot split {examples} examples stratified "
             f"({str(exc).splitlines()[0]})"
         ) from None
     if strata is None:
-        strata = np.zeros(len(raw.y), np.int64)  # one stratum: plain seeded shuffles
+        strata = np.zeros(examples, np.int64)  # one stratum: plain seeded shuffles
     train, val = folds.select_train_val(strata, train, val, d, seed)  # evaluation-stage hook
     return train, val, test
 
 
-def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance over all axes but the last (per channel or per feature).
-
-    A feature that is constant in the train split gets variance 1.0 (it is only centered),
-    so it neither divides by zero nor blows up a val/test value that differs from it.
-    """
-    flat = x.reshape(-1, x.shape[-1])
-    mean = flat.mean(axis=0, dtype=np.float64)
-    squares = sum(
-        ((flat[i : i + _STATS_CHUNK] - mean) ** 2).sum(axis=0)
-        for i in range(0, len(flat), _STATS_CHUNK)
-    )
-    variance = squares / max(len(flat), 1)
-    constant = flat.max(axis=0) == flat.min(axis=0)
-    return mean, np.where(constant, 1.0, np.maximum(variance, 1e-12))
-
-
-def _label_stats(raw: RawData, train: SplitArrays) -> dict:
+def _label_stats(listing: _Listing, train: Split) -> dict:
     """The spec's label fields: train class counts, or the regression target's mean and
     standard deviation (1.0 for a constant target)."""
-    if raw.task == "regression":
+    if listing.task == "regression":
         std = float(np.std(train.y, dtype=np.float64))
         return {"label_mean": float(np.mean(train.y, dtype=np.float64)),
                 "label_std": std if std > 0 else 1.0}
-    counts = np.bincount(train.y, minlength=len(raw.class_names))
-    return {"class_counts": {n: int(c) for n, c in zip(raw.class_names, counts, strict=True)}}
+    counts = np.bincount(train.y, minlength=len(listing.class_names))
+    return {"class_counts": {n: int(c) for n, c in
+                             zip(listing.class_names, counts, strict=True)}}
 
 
-def _spec(raw: RawData, train: SplitArrays) -> DataSpec:
-    """The DataSpec of a data set, with statistics of its train split."""
-    mean, variance = _moments(train.x)
+def _spec(listing: _Listing, parts: list[Split], raw: RawData | None) -> DataSpec:
+    """The DataSpec of a data set, with statistics of its train split (one streaming pass;
+    the val and test splits are read once too when they are streamed, so that a file that
+    cannot be read fails here, before training)."""
+    moments = stats.moments(parts[0])
+    for part in parts[1:]:
+        if isinstance(part, StreamedSplit):
+            stats.read_through(part)
+    facts = {"kind": "image", "value_range": [0.0, 255.0]} if raw is None else {
+        "kind": raw.kind, "feature_names": raw.feature_names, "categories": raw.categories,
+        "value_range": raw.value_range}
     return DataSpec(
-        kind=raw.kind,
-        input_shape=list(raw.x.shape[1:]),
-        class_names=list(raw.class_names),
-        feature_names=raw.feature_names,
-        mean=mean.tolist(),
-        variance=variance.tolist(),
-        categories=raw.categories,
-        value_range=raw.value_range,
-        task=raw.task,
-        train_examples=len(train.y),
-        **_label_stats(raw, train),
+        input_shape=list(parts[0].head(0)[0].shape[1:]),
+        class_names=list(listing.class_names),
+        mean=moments.mean.tolist(),
+        variance=moments.variance.tolist(),
+        task=listing.task,
+        train_examples=parts[0].size,
+        **facts,
+        **_label_stats(listing, parts[0]),
     )
 
 
-def _read_only(x: np.ndarray, y: np.ndarray) -> SplitArrays:
-    """SplitArrays whose arrays cannot be written through (float32 labels stay float32,
-    class ids are int32)."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    y = np.ascontiguousarray(y, dtype=np.float32 if y.dtype.kind == "f" else np.int32)
-    x.flags.writeable = False
-    y.flags.writeable = False
-    return SplitArrays(x, y)
+def _listing(cfg: ExperimentConfig) -> tuple[_Listing, RawData | None]:
+    """The examples of cfg's source: image files listed (nothing decoded), every other
+    source loaded in memory (returned as RawData too, for its facts)."""
+    if cfg.data.name == "image_dir":
+        paths, labels, names = image_dir.image_files(cfg.data)
+        height, width = cfg.data.image_size
+        shape = (height, width, cfg.data.channels)
+        reader = image_dir.image_reader(cfg.data.channels, height, width)
+        whole = StreamedSplit(tuple(paths), shape, reader, len(labels), labels,
+                              file_per_example=True)
+        return _Listing(whole, "classification", names, cfg.data.name), None
+    raw = load_raw(cfg.data, cfg.seed, cfg.task.name)
+    return _Listing(ArraySplit(raw.x, raw.y), raw.task, raw.class_names, cfg.data.name), raw
 
 
 @functools.lru_cache(maxsize=4)
@@ -161,25 +164,30 @@ def _load(key: str) -> Splits:
     """Load and split the data set described by a cache key (see load_splits)."""
     cfg = from_dict(json.loads(key)["config"])
     if cfg.data.name == "tfrecord":
-        spec, arrays = (
-            salvage.read_splits_skipping(cfg.data.path, cfg.data.max_corrupt_fraction)
-            if cfg.data.skip_corrupt else tfrecord_io.read_splits(cfg.data.path)
-        )
-        return Splits(spec, **{s: _read_only(*arrays[s]) for s in tfrecord_io.SPLIT_NAMES})
-    raw = load_raw(cfg.data, cfg.seed, cfg.task.name)
-    parts = [_read_only(raw.x[i], raw.y[i]) for i in _split_indices(raw, cfg.data, cfg.seed)]
+        if cfg.data.skip_corrupt:
+            spec, arrays = salvage.read_splits_skipping(cfg.data.path,
+                                                       cfg.data.max_corrupt_fraction)
+            return Splits(spec, **{s: ArraySplit(*arrays[s]) for s in tfrecord_io.SPLIT_NAMES})
+        spec, parts = tfrecord_io.record_splits(cfg.data.path)
+        return Splits(spec, **parts)
+    listing, raw = _listing(cfg)
+    parts = [listing.whole.subset(i) for i in _split_indices(listing, cfg.data, cfg.seed)]
+    with stream_errors(cfg.data):
+        spec = _spec(listing, parts, raw)
     log.info(
         "data.name=%s: %d examples of shape %s, %s; train/val/test %s",
-        cfg.data.name, len(raw.y), list(raw.x.shape[1:]),
-        f"{len(raw.class_names)} classes" if raw.task == "classification" else raw.task,
-        "/".join(str(len(p.y)) for p in parts),
+        cfg.data.name, listing.whole.size, spec.input_shape,
+        f"{len(listing.class_names)} classes" if listing.task == "classification"
+        else listing.task, "/".join(str(p.size) for p in parts),
     )
-    return Splits(_spec(raw, parts[0]), *parts)
+    return Splits(spec, *parts)
 
 
 def source_modified(path: str | None) -> int | None:
     """Modification time (ns) of a file/folder source, so a changed source is reloaded."""
-    return os.stat(path).st_mtime_ns if path and Path(path).exists() else None
+    if not path or not tf.io.gfile.exists(path):
+        return None
+    return tf.io.gfile.stat(path).mtime_nsec
 
 
 def _key(cfg: ExperimentConfig, task: str) -> str:

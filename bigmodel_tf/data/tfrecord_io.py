@@ -1,13 +1,19 @@
-"""The TFRecord folder format: GZIP shards per split plus spec.json.
+"""The TFRecord folder format: GZIP shards per split plus spec.json — the big-data format.
 
-Layout (written by ``convert.convert_to_tfrecord``)::
+Layout (written by ``convert.convert_to_tfrecord``), on a local path or any URL
+``tf.io.gfile`` knows (gs://, s3:// with its plug-in, hdfs://, ram://)::
 
     train-00000-of-00004.tfrecord.gz ...  val-... test-...
-    spec.json   the DataSpec fields + split_sizes + the source config
+    spec.json   the DataSpec fields (train-split statistics included), split_sizes,
+                shards, encoding and the source config
 
-Each record is a ``tf.train.Example`` with ``x`` (the example's features, flattened,
-float32) and ``y`` (the class id, int64). Records are parsed a batch at a time with
-``tf.io.parse_example``: per-example parsing is several times slower.
+Each record is a ``tf.train.Example`` with the label ``y`` (the class id as int64, or the
+regression target as float) and the features: ``image``, one PNG of uint8 pixels
+(``encoding: png``, images whose values are whole numbers in 0..255), or ``x``, the
+flattened float32 values (``encoding: float``: tabular rows and other images; a spec.json
+without ``encoding`` is float). Float records are parsed a batch at a time with
+``tf.io.parse_example`` (per-example parsing is several times slower); PNG records are
+decoded one by one by a parallel map.
 """
 
 from __future__ import annotations
@@ -16,20 +22,19 @@ import dataclasses
 import json
 import math
 import re
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
-from bigmodel_tf.data.raw import check_values
 from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.data.split import StreamedSplit
 from bigmodel_tf.errors import DataError
 
 SPLIT_NAMES = ("train", "val", "test")
 SPEC_FILE = "spec.json"
 COMPRESSION = "GZIP"
-_READ_BATCH = 4096  # records parsed per call when loading a split into memory
+_LABEL_BATCH = 4096  # records per parse when reading the labels alone
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -37,54 +42,112 @@ def shard_name(split: str, index: int, count: int) -> str:
     return f"{split}-{index:05d}-of-{count:05d}.tfrecord.gz"
 
 
-def _serialize(x: np.ndarray, y: int) -> bytes:
-    """One example as a serialized tf.train.Example."""
-    feature = {
-        # A Python list fills the proto faster than a NumPy array does.
-        "x": tf.train.Feature(float_list=tf.train.FloatList(value=x.reshape(-1).tolist())),
-        "y": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(y)])),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+def png_encodable(x: np.ndarray) -> bool:
+    """Whether images can be stored as PNG without loss: whole numbers in 0..255."""
+    return x.ndim == 4 and x.shape[-1] in (1, 2, 3, 4) and bool(
+        x.size and x.min() >= 0 and x.max() <= 255 and np.all(np.mod(x, 1) == 0))
 
 
-def write_split(folder: Path, split: str, x: np.ndarray, y: np.ndarray, shards: int) -> None:
-    """Write one split as ``shards`` GZIP shards of consecutive examples (order kept), with
-    a progress bar on a terminal."""
-    options = tf.io.TFRecordOptions(compression_type=COMPRESSION)
-    with tqdm(total=len(y), desc=f"writing {split}", unit=" examples", disable=None) as bar:
-        for index, part in enumerate(np.array_split(np.arange(len(y)), shards)):
-            with tf.io.TFRecordWriter(str(folder / shard_name(split, index, shards)),
-                                      options) as writer:
-                for i in part:
-                    writer.write(_serialize(x[i], y[i]))
-                bar.update(len(part))
+@dataclass(frozen=True)
+class RecordFormat:
+    """How one folder's records hold their features and labels (from its spec.json)."""
+
+    input_shape: tuple[int, ...]
+    encoding: str = "float"  # "float" or "png"
+    regression: bool = False
+
+    @classmethod
+    def of(cls, meta: dict) -> RecordFormat:
+        """The format a spec.json describes."""
+        return cls(tuple(meta["input_shape"]), meta.get("encoding", "float"),
+                   meta.get("task") == "regression")
+
+    def _label_feature(self) -> tf.io.FixedLenFeature:
+        return tf.io.FixedLenFeature([], tf.float32 if self.regression else tf.int64)
+
+    def _label(self, y: tf.Tensor) -> tf.Tensor:
+        return y if self.regression else tf.cast(y, tf.int32)
+
+    def serialize(self, x: np.ndarray | bytes, y) -> bytes:
+        """One example as a serialized tf.train.Example (``x``: PNG bytes for png)."""
+        label = (tf.train.Feature(float_list=tf.train.FloatList(value=[float(y)]))
+                 if self.regression else
+                 tf.train.Feature(int64_list=tf.train.Int64List(value=[int(y)])))
+        features = ({"image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[x]))}
+                    if self.encoding == "png" else
+                    # A Python list fills the proto faster than a NumPy array does.
+                    {"x": tf.train.Feature(float_list=tf.train.FloatList(
+                        value=np.asarray(x).reshape(-1).tolist()))})
+        return tf.train.Example(features=tf.train.Features(
+            feature={**features, "y": label})).SerializeToString()
+
+    def parse_batch(self, serialized: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Parse a batch of serialized examples into (x float32 [b, *shape], y [b])."""
+        if self.encoding == "png":
+            parsed = tf.io.parse_example(serialized, {"image": tf.io.FixedLenFeature([], tf.string),
+                                                      "y": self._label_feature()})
+            x = tf.map_fn(self._decode, parsed["image"],
+                          fn_output_signature=tf.TensorSpec(self.input_shape, tf.float32))
+            return x, self._label(parsed["y"])
+        parsed = tf.io.parse_example(serialized, {
+            "x": tf.io.FixedLenFeature([math.prod(self.input_shape)], tf.float32),
+            "y": self._label_feature()})
+        return tf.reshape(parsed["x"], [-1, *self.input_shape]), self._label(parsed["y"])
+
+    def _decode(self, png: tf.Tensor) -> tf.Tensor:
+        image = tf.io.decode_png(png, channels=self.input_shape[-1], dtype=tf.uint8)
+        return tf.ensure_shape(tf.cast(image, tf.float32), self.input_shape)
+
+    def _parse_one(self, serialized: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        parsed = tf.io.parse_single_example(serialized, {
+            "image": tf.io.FixedLenFeature([], tf.string), "y": self._label_feature()})
+        return self._decode(parsed["image"]), self._label(parsed["y"])
+
+    def read(self, files: list[str], labels, parallel: int | None,
+             batch: int) -> tf.data.Dataset:
+        """(x, y) batches of the records of ``files``, one file after another (the written
+        order); PNG records are decoded by a parallel map, float records parsed per batch.
+        (``labels`` is unused: records hold theirs; split.StreamedSplit's reader contract.)"""
+        records = records_of(files)
+        if self.encoding == "png":
+            return records.map(self._parse_one, num_parallel_calls=parallel,
+                               deterministic=True).batch(batch)
+        return records.batch(batch).map(self.parse_batch, num_parallel_calls=parallel)
+
+    def read_labels(self, files: list[str]) -> np.ndarray:
+        """Every label of ``files``' records in order, the features left unparsed."""
+        parse = (lambda r: self._label(  # noqa: E731
+            tf.io.parse_example(r, {"y": self._label_feature()})["y"]))
+        parts = [y.numpy() for y in records_of(files).batch(_LABEL_BATCH).map(parse)]
+        dtype = np.float32 if self.regression else np.int32
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros((0,), dtype)
 
 
-def parse_batch(serialized: tf.Tensor, input_shape: list[int]) -> tuple[tf.Tensor, tf.Tensor]:
-    """Parse a batch of serialized examples into (x float32 [b, *shape], y int32 [b])."""
-    features = tf.io.parse_example(
-        serialized,
-        {
-            "x": tf.io.FixedLenFeature([math.prod(input_shape)], tf.float32),
-            "y": tf.io.FixedLenFeature([], tf.int64),
-        },
-    )
-    x = tf.reshape(features["x"], [-1, *input_shape])
-    return x, tf.cast(features["y"], tf.int32)
+def records_of(files: list[str]) -> tf.data.Dataset:
+    """The serialized records of GZIP shard files, read one file after another.
+
+    Sequential reading keeps the written order (the order of the converted split), so a
+    TFRecord pipeline yields exactly the batches the in-memory one does; parallel
+    interleave measured slower on 2 cores (docs/architecture.md).
+    """
+    return tf.data.Dataset.from_tensor_slices(list(files)).interleave(
+        lambda f: tf.data.TFRecordDataset(f, compression_type=COMPRESSION), cycle_length=1)
 
 
-def read_meta(folder: str | Path) -> dict:
+def read_meta(folder: str) -> dict:
     """The contents of a TFRecord folder's spec.json (DataError when missing or invalid)."""
-    path = Path(folder) / SPEC_FILE
+    path = f"{str(folder).rstrip('/')}/{SPEC_FILE}"
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        with tf.io.gfile.GFile(path, "r") as file:
+            meta = json.loads(file.read())
+    except tf.errors.NotFoundError:
         raise DataError(
             f"data.path={folder}: not a TFRecord folder written by `bigmodel data` "
             f"(no {SPEC_FILE})"
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"data.path={folder}: {SPEC_FILE} is unreadable ({exc})") from None
+    except (tf.errors.OpError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = op_error_reason(exc) if isinstance(exc, tf.errors.OpError) else exc
+        raise DataError(f"data.path={folder}: {SPEC_FILE} is unreadable ({reason})") from None
     if not isinstance(meta, dict) or "split_sizes" not in meta:
         raise DataError(f"data.path={folder}: {SPEC_FILE} has no split_sizes")
     return meta
@@ -96,11 +159,26 @@ def spec_from_meta(meta: dict) -> DataSpec:
     return DataSpec(**{k: v for k, v in meta.items() if k in names})
 
 
-def shard_files(folder: str | Path, split: str) -> list[str]:
-    """The sorted shard paths of one split (DataError when there are none)."""
-    files = sorted(str(p) for p in Path(folder).glob(f"{split}-*-of-*.tfrecord.gz"))
+_SHARD = re.compile(r"-(\d+)-of-(\d+)\.tfrecord\.gz$")
+
+
+def shard_files(folder: str, split: str) -> list[str]:
+    """The sorted shard paths of one split (DataError when there are none, or when they
+    are not one complete set: 00000..N-1 of N)."""
+    pattern = f"{str(folder).rstrip('/')}/{split}-*-of-*.tfrecord.gz"
+    try:
+        files = sorted(tf.io.gfile.glob(pattern))
+    except tf.errors.OpError as exc:
+        raise DataError(f"data.path={folder}: cannot list the shards ({op_error_reason(exc)})"
+                        ) from None
     if not files:
         raise DataError(f"data.path={folder}: no {split} shards ({split}-*.tfrecord.gz)")
+    numbers = [tuple(int(n) for n in m.groups()) for f in files if (m := _SHARD.search(f))]
+    counts = {count for _, count in numbers}
+    if len(counts) != 1 or sorted(i for i, _ in numbers) != list(range(counts.pop())):
+        raise DataError(f"data.path={folder}: the {split} shards are not one complete set "
+                        f"({len(files)} files: {', '.join(f.rsplit('/', 1)[-1] for f in files[:3])}"
+                        f"{' ...' if len(files) > 3 else ''})")
     return files
 
 
@@ -111,41 +189,20 @@ def op_error_reason(exc: tf.errors.OpError) -> str:
     return text.split(" [Op:")[0].strip() or type(exc).__name__
 
 
-def _read_shard(path: str, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """All examples of one shard in memory; corruption is a DataError naming the file."""
-    records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).batch(_READ_BATCH)
-    xs, ys = [np.zeros((0, *input_shape), np.float32)], [np.zeros((0,), np.int32)]
-    try:
-        for serialized in records:
-            x, y = parse_batch(serialized, input_shape)
-            xs.append(x.numpy())
-            ys.append(y.numpy())
-    except tf.errors.OpError as exc:
-        raise DataError(
-            f"data.path: corrupt TFRecord shard {path} ({op_error_reason(exc)})"
-        ) from None
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def read_splits(folder: str | Path) -> tuple[DataSpec, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Read a TFRecord folder back into its spec and (x, y) arrays per split, in order."""
+def record_splits(folder: str) -> tuple[DataSpec, dict[str, StreamedSplit]]:
+    """The spec and the three streamed splits of a TFRecord folder; only spec.json and the
+    shard listing are read (the records are read when a split is streamed)."""
     meta = read_meta(folder)
-    spec = spec_from_meta(meta)
-    arrays = {}
+    spec, fmt = spec_from_meta(meta), RecordFormat.of(meta)
+    splits = {}
     for split in SPLIT_NAMES:
-        parts = [_read_shard(f, spec.input_shape) for f in shard_files(folder, split)]
-        x = np.concatenate([p[0] for p in parts])
-        y = np.concatenate([p[1] for p in parts])
-        expected = meta["split_sizes"].get(split)
-        if len(y) != expected:
-            raise DataError(
-                f"data.path={folder}: the {split} shards hold {len(y)} examples, "
-                f"{SPEC_FILE} says {expected}"
-            )
-        check_values(x, f"data.path={folder} ({split} split)", spec.feature_names)
-        if len(y) and (y.min() < 0 or y.max() >= spec.num_classes):
-            raise DataError(
-                f"data.path={folder}: {split} labels outside 0..{spec.num_classes - 1}"
-            )
-        arrays[split] = (x, y)
-    return spec, arrays
+        files = shard_files(folder, split)
+        if meta.get("shards") not in (None, len(files)):
+            raise DataError(f"data.path={folder}: {len(files)} {split} shards, {SPEC_FILE} "
+                            f"says {meta['shards']}")
+        size = int(meta["split_sizes"].get(split, -1))
+        if size < 0:
+            raise DataError(f"data.path={folder}: {SPEC_FILE} has no {split} split size")
+        splits[split] = StreamedSplit(tuple(files), fmt.input_shape, fmt.read, size,
+                                      read_labels=fmt.read_labels)
+    return spec, splits

@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -80,13 +79,22 @@ def _class_sizes(report: Report, names: list[str], counts, what: str) -> None:
                      f"stratified train/val/test split needs {_MIN_PER_CLASS}): {_listed(small)}")
 
 
-def _leakage(report: Report, arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """Warn about examples whose features occur in two splits."""
-    rows = {split: {} for split in arrays}
-    for split, (x, _) in arrays.items():
-        for i, row in enumerate(np.ascontiguousarray(x).reshape(len(x), -1)):
-            rows[split].setdefault(hashlib.sha256(row.tobytes()).digest(), i)
-    names = list(arrays)
+def _digests(batches) -> dict[bytes, int]:
+    """sha256 of each example's features -> its first row, over (x, ...) batches."""
+    rows, start = {}, 0
+    for x, *_ in batches:
+        x = np.ascontiguousarray(np.asarray(x))
+        for i, row in enumerate(x.reshape(len(x), -1)):
+            rows.setdefault(hashlib.sha256(row.tobytes()).digest(), start + i)
+        start += len(x)
+    return rows
+
+
+def _leakage(report: Report, batches: dict) -> None:
+    """Warn about examples whose features occur in two splits (``batches``: split name ->
+    its (x, ...) batches; only the digests are kept)."""
+    rows = {split: _digests(parts) for split, parts in batches.items()}
+    names = list(batches)
     for a_index, a in enumerate(names):
         for b in names[a_index + 1:]:
             shared = [key for key in rows[b] if key in rows[a]]
@@ -100,20 +108,20 @@ def _leakage(report: Report, arrays: dict[str, tuple[np.ndarray, np.ndarray]]) -
 
 def _in_memory(report: Report, splits: Splits) -> None:
     """Check the splits training would see (loaded by ``validate``): sizes and leakage."""
-    arrays = {s: (getattr(splits, s).x, getattr(splits, s).y) for s in ("train", "val", "test")}
-    report.summary.append(", ".join(f"{s}: {len(y)} examples" for s, (_, y) in arrays.items()))
-    _leakage(report, arrays)
+    parts = {s: getattr(splits, s) for s in ("train", "val", "test")}
+    report.summary.append(", ".join(f"{s}: {p.size} examples" for s, p in parts.items()))
+    _leakage(report, {s: p.batches(1024) for s, p in parts.items()})
 
 
 def _tfrecord(report: Report, data: DataConfig) -> None:
     """Scan every record of every shard of a TFRecord folder."""
     meta = tfrecord_io.read_meta(data.path)
-    spec = tfrecord_io.spec_from_meta(meta)
+    spec, fmt = tfrecord_io.spec_from_meta(meta), tfrecord_io.RecordFormat.of(meta)
     arrays = {}
     for split in tfrecord_io.SPLIT_NAMES:
         files = tfrecord_io.shard_files(data.path, split)
         expected = int(meta["split_sizes"].get(split, 0))
-        x, y, shards = salvage.salvage_split(files, expected, spec)
+        x, y, shards = salvage.salvage_split(files, expected, spec, fmt)
         report.summary.append(f"{split}: {len(y)} good of {expected} records in "
                               f"{len(files)} shard(s)")
         for shard in shards:
@@ -128,29 +136,28 @@ def _tfrecord(report: Report, data: DataConfig) -> None:
                 report.fatal(message)
             else:
                 report.warn(message)
-        arrays[split] = (x, y)
+        arrays[split] = [(x, y)]
     _leakage(report, arrays)
 
 
 def _images(report: Report, data: DataConfig) -> None:
     """Open and fully decode every image of an image folder; list what is not used."""
-    root = Path(data.path)
     try:
-        listing = image_dir.list_folder(root)
+        listing = image_dir.list_folder(data.path)
     except DataError as exc:
         report.fatal(str(exc))
         return
-    bad, mode = [], image_dir.MODES[data.channels]
+    bad = []
     for path in (p for files in listing.files.values() for p in files):
         try:  # as training reads it: decodes every pixel, checks the mode's value range
-            image_dir.read_image(path, mode, *data.image_size)
+            image_dir.check_file(path, data.channels, *data.image_size)
         except DataError as exc:
             bad.append(str(exc).removeprefix("data.path: "))
     counts = {name: len(files) for name, files in listing.files.items()}
     report.summary.append(f"{sum(counts.values())} image files in {len(counts)} class "
                           "folder(s)")
     if listing.unused:
-        report.warn(f"data.path={root}: {listing.unused_summary()}")
+        report.warn(f"data.path={data.path}: {listing.unused_summary()}")
     if bad:
         report.fatal(f"{len(bad)} unreadable, truncated or out-of-range image(s): "
                      f"{_listed(bad)}")
@@ -158,7 +165,7 @@ def _images(report: Report, data: DataConfig) -> None:
     if empty:
         report.fatal(f"class folders without image files: {_listed(empty)}")
     if not report.fatal_count:
-        _class_sizes(report, list(counts), list(counts.values()), f"data.path={root}")
+        _class_sizes(report, list(counts), list(counts.values()), f"data.path={data.path}")
 
 
 def _csv(report: Report, data: DataConfig) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from bigmodel_tf.data import stream_errors
 from bigmodel_tf.evaluation import figures_training as ft
 from bigmodel_tf.evaluation.cv import cross_validation
 from bigmodel_tf.evaluation.data_size import data_size_curve
@@ -105,7 +106,8 @@ def evaluate(
     task = get_task(spec.task)
     history = read_history(run_dir / "history.csv") if history is None else history
     labels = {s: getattr(splits, s).y for s in SPLIT_NAMES}
-    outputs = predict_splits(model, splits)
+    with stream_errors(cfg.data):
+        outputs = predict_splits(model, splits)
     result: dict = {s: task.split_metrics(labels[s], outputs[s], spec, e) for s in SPLIT_NAMES}
     fit = diagnose(fit_metrics or result, history, cfg, spec.kind, task)
     result.update({"diagnosis": fit["label"], "fit": fit, "data": task.data_summary(splits)})

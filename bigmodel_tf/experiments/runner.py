@@ -106,7 +106,7 @@ def run(cfg: ExperimentConfig, run_dir: Path, tracking_parent: str | None = None
         subruns = run_subruns(cfg, run_dir)
         metrics = {**evaluate(cfg, run_dir, trained.model, splits, subruns=subruns),
                    **trained.facts}
-        export_path = export(cfg, run_dir, trained.model, splits.spec, splits.test.x)
+        export_path = export(cfg, run_dir, trained.model, splits.spec, splits.test)
         if export_path:
             metrics["export_path"] = str(export_path)
         write_json(run_dir / "metrics.json", metrics)

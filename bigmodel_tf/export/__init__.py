@@ -1,6 +1,6 @@
 """Export stage: a versioned SavedModel for TF Serving, its warm-up records, a serving client.
 
-The entry, ``export(cfg, run_dir, model, spec, examples)``, exports a trained model as
+The entry, ``export(cfg, run_dir, model, spec, test)``, exports a trained model as
 ``export.*`` says; ``from_run.export_run`` is ``bigmodel export`` of a finished run.
 
 ``saved_model`` writes ``<export.dir>/<name>/<version>/`` atomically; ``warmup`` writes the

@@ -17,7 +17,7 @@ from bigmodel_tf.config import ExperimentConfig, config_hash, export_name, with_
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.columns import signature_inputs
 from bigmodel_tf.errors import ArtifactError, RunDirError
-from bigmodel_tf.export.onnx import export_onnx
+from bigmodel_tf.export.onnx import PARITY_EXAMPLES, export_onnx
 from bigmodel_tf.export.saved_model import export
 from bigmodel_tf.finished_run import RunDir
 from bigmodel_tf.io import version_folders
@@ -30,7 +30,7 @@ def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
     return export(with_changes(cfg, {"export.enabled": True}), run.path, model, run.spec,
-                  splits.test.x)
+                  splits.test)
 
 
 def _newest_version_of(base: Path, run_hash: str) -> Path:
@@ -53,4 +53,5 @@ def convert_run_to_onnx(run: RunDir, cfg: ExperimentConfig) -> Path:
     version = _newest_version_of(Path(cfg.export.dir) / export_name(cfg), config_hash(cfg))
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
-    return export_onnx(version, signature_inputs(splits.test.x, run.spec), config_hash(cfg))
+    examples = splits.test.head(PARITY_EXAMPLES)[0]
+    return export_onnx(version, signature_inputs(examples, run.spec), config_hash(cfg))

@@ -35,8 +35,9 @@ from tensorflow.core.protobuf import saved_model_pb2
 from bigmodel_tf.config import ExperimentConfig, config_hash, export_name
 from bigmodel_tf.data.columns import column_encoder, raw_columns, signature_inputs
 from bigmodel_tf.data.spec import DataSpec
+from bigmodel_tf.data.split import Split
 from bigmodel_tf.export.client import SIGNATURE_NAME
-from bigmodel_tf.export.onnx import export_onnx
+from bigmodel_tf.export.onnx import PARITY_EXAMPLES, export_onnx
 from bigmodel_tf.export.warmup import write_warmup_file
 from bigmodel_tf.io import publish_version, staging_folder
 from bigmodel_tf.manifest import write_manifest
@@ -129,16 +130,18 @@ def export(
     run_dir: Path,
     model: keras.Model,
     spec: DataSpec,
-    examples: np.ndarray | None = None,
+    test: Split | None = None,
 ) -> Path | None:
     """The export stage: the model trained in ``run_dir`` as a new TF Serving version, as
-    ``cfg.export`` says (None when disabled), warmed up on the first ``examples``, with
-    the decision threshold ``export.threshold`` chooses (the evaluation stage's
+    ``cfg.export`` says (None when disabled), warmed up on the first examples of ``test``,
+    with the decision threshold ``export.threshold`` chooses (the evaluation stage's
     threshold.json in ``run_dir`` for ``tuned``); with ``onnx`` in ``export.formats`` also
-    that version in ONNX, checked on ``examples``."""
+    that version in ONNX, checked on the first test examples."""
     if not cfg.export.enabled:
         return None
-    warmup = None if examples is None else np.asarray(examples)[: cfg.export.warmup_examples]
+    examples = None if test is None else test.head(
+        max(cfg.export.warmup_examples, PARITY_EXAMPLES))[0]
+    warmup = None if examples is None else examples[: cfg.export.warmup_examples]
     decision = get_task(spec.task).serving_decision(cfg.export.threshold, cfg.evaluation,
                                                     run_dir, spec)
     path = export_serving_model(model, spec, cfg.export.dir, export_name(cfg), warmup,

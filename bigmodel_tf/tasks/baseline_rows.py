@@ -13,19 +13,28 @@ import logging
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from bigmodel_tf.data.split import ArraySplit
+
 log = logging.getLogger("bigmodel_tf.evaluation")
 
 
+def _rows(split, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x flattened, y) of a split: all of an in-memory one, at most ``limit`` of the
+    first examples of a streamed one (its stored order is already shuffled)."""
+    x, y = split.load() if isinstance(split, ArraySplit) else split.head(limit)
+    return x.reshape(len(y), -1), y
+
+
 def train_subset(splits, limit: int, seed: int, stratify: bool):
-    """(x, y) of at most ``limit`` train examples, and every split's inputs flattened."""
-    flat = {name: getattr(splits, name).x.reshape(len(getattr(splits, name).y), -1)
-            for name in ("train", "val", "test")}
-    x, y = flat["train"], splits.train.y
+    """(x, y) of at most ``limit`` train examples (seeded, stratified if asked), and
+    {"val": (x, y), "test": (x, y)}, the inputs flattened."""
+    scored = {name: _rows(getattr(splits, name), limit) for name in ("val", "test")}
+    x, y = _rows(splits.train, limit)
     if len(y) <= limit:
-        return x, y, flat
+        return x, y, scored
     keep, _ = train_test_split(np.arange(len(y)), train_size=limit,
                                stratify=y if stratify else None, random_state=seed)
-    return x[keep], y[keep], flat
+    return x[keep], y[keep], scored
 
 
 def fit_rows(names: list[str], display: dict[str, str], headline: str, fit) -> list[dict]:

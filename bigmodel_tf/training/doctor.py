@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from bigmodel_tf.config import DataConfig, RuntimeConfig, TrainConfig
 from bigmodel_tf.data import load_splits
-from bigmodel_tf.data.pipeline import shard_policy
+from bigmodel_tf.data.pipeline import memory_cache_bytes, shard_policy
 from bigmodel_tf.models import build_model
 from bigmodel_tf.training.memory import estimate_memory, memory_findings
 from bigmodel_tf.training.model_choice import auto_model
@@ -138,8 +138,11 @@ def _traps(data: DataConfig, train: TrainConfig, runtime: RuntimeConfig, kind: s
 
 def preflight(data: DataConfig, train: TrainConfig, runtime: RuntimeConfig, kind: str,
               replicas: int | None, train_examples: int, flags: set[str] | None = None,
-              capabilities: list | None = None) -> list:
-    """All findings for a run of these sections on ``replicas`` replicas of ``kind``."""
+              capabilities: list | None = None, train_files: int = 0,
+              cache_bytes: int = 0) -> list:
+    """All findings for a run of these sections on ``replicas`` replicas of ``kind``;
+    ``train_files``: the files the train split is streamed from (0: in memory);
+    ``cache_bytes``: what data.cache=memory would hold (pipeline.memory_cache_bytes)."""
     flags = cpu_flags() if flags is None else flags
     capabilities = gpu_capabilities() if capabilities is None else capabilities
     cpus = len(tf.config.list_logical_devices("CPU"))
@@ -157,10 +160,21 @@ def preflight(data: DataConfig, train: TrainConfig, runtime: RuntimeConfig, kind
                              f"{rate:g}"))
     pipelines = role.num_workers if role else 1
     findings.append(("info", f"data sharding across {pipelines} input pipeline(s): "
-                             f"{shard_policy(data, 'train', pipelines)} "
+                             f"{shard_policy(data, train_files, pipelines)} "
                              f"(data.name={data.name})"))
+    findings += _memory_cache(data.cache, cache_bytes)
     return (findings + _precision(runtime.mixed_precision, flags, capabilities)
             + _traps(data, train, runtime, kind, replicas))
+
+
+def _memory_cache(cache: str, cache_bytes: int) -> list:
+    """A warning when data.cache=memory would hold more than half of this machine's memory."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if cache != "memory" or cache_bytes <= total / 2:
+        return []
+    return [("warn", f"data.cache=memory would hold {cache_bytes / 1e9:.1f} GB of decoded "
+                     f"examples, more than half of this machine's {total / 1e9:.1f} GB: set "
+                     "data.cache=none (stream every epoch) or data.cache=file")]
 
 
 def format_findings(findings: list) -> str:
@@ -169,11 +183,11 @@ def format_findings(findings: list) -> str:
 
 
 def log_preflight(data: DataConfig, train: TrainConfig, runtime: RuntimeConfig,
-                  strategy: tf.distribute.Strategy, train_examples: int) -> None:
-    """Log the preflight of the strategy training actually runs under."""
+                  strategy: tf.distribute.Strategy, splits) -> None:
+    """Log the preflight of the strategy training actually runs under, on ``splits``."""
     kind = strategy_kind(runtime)
     replicas = strategy.num_replicas_in_sync
-    for level, text in preflight(data, train, runtime, kind, replicas, train_examples):
+    for level, text in preflight(data, train, runtime, kind, replicas, **_data_facts(splits)):
         (log.warning if level == "warn" else log.info)("preflight %s: %s", level, text)
 
 
@@ -186,10 +200,17 @@ def doctor(cfg) -> list:
     cfg, reason = auto_model(cfg)
     kind = strategy_kind(cfg.runtime)
     gpus = len(tf.config.list_physical_devices("GPU"))
-    examples = len(load_splits(cfg).train.y)
+    facts = _data_facts(load_splits(cfg))
     chosen = [("info", reason)] if reason else []
     replicas = planned_replicas(cfg.runtime, kind, gpus)
-    return chosen + preflight(cfg.data, cfg.train, cfg.runtime, kind, replicas, examples)
+    return chosen + preflight(cfg.data, cfg.train, cfg.runtime, kind, replicas, **facts)
+
+
+def _data_facts(splits) -> dict:
+    """preflight's arguments about the data: train examples and files, the cache's size."""
+    return {"train_examples": splits.train.size,
+            "train_files": len(splits.train.files() or ()),
+            "cache_bytes": memory_cache_bytes(splits)}
 
 
 def doctor_memory(cfg, budget_bytes: float | None = None) -> list:

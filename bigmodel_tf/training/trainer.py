@@ -25,7 +25,7 @@ import keras
 
 from bigmodel_tf.config import ExperimentConfig, config_hash, save_config
 from bigmodel_tf.config.sections import RuntimeConfig, TaskConfig, TrainConfig
-from bigmodel_tf.data import Splits, build_dataset, load_splits, with_run_cache
+from bigmodel_tf.data import Splits, build_dataset, load_splits, stream_errors, with_run_cache
 from bigmodel_tf.data.fingerprint import data_fingerprint
 from bigmodel_tf.manifest import write_manifest
 from bigmodel_tf.models import build_model
@@ -135,11 +135,11 @@ def train(cfg: ExperimentConfig, run_dir: Path,
     fingerprint = data_fingerprint(cfg.data)  # before reading: a later change is noticed
     splits = load_splits(cfg)
     global_batch = cfg.data.batch_size * strategy.num_replicas_in_sync
-    log_preflight(cfg.data, cfg.train, cfg.runtime, strategy, len(splits.train.y))
+    log_preflight(cfg.data, cfg.train, cfg.runtime, strategy, splits)
     read = partial(build_dataset, splits, data=cfg.data, seed=cfg.seed, global_batch=global_batch)
     with strategy.scope():
         train_ds = read("train", replicas=strategy.num_replicas_in_sync)
-        steps = _steps_per_epoch(train_ds, len(splits.train.y), global_batch)
+        steps = _steps_per_epoch(train_ds, splits.train.size, global_batch)
         model = build_model(cfg.model, splits.spec)
         compile_model(model, cfg.train, cfg.runtime, cfg.task, splits.spec.task, steps)
     with lock_run_dir(run_dir):
@@ -150,7 +150,7 @@ def train(cfg: ExperimentConfig, run_dir: Path,
         splits.spec.save(run_dir / "data_spec.json")
         log.info(
             "training %s (%s parameters) on %d examples: %d steps/epoch at global batch %d",
-            cfg.model.name, f"{model.count_params():,}", len(splits.train.y), steps, global_batch,
+            cfg.model.name, f"{model.count_params():,}", splits.train.size, steps, global_batch,
         )
         # Keras' validation on several replicas would count the padding of the val batches
         # (unpadded, a replica gets an uneven or empty batch): the loop's test step instead.
@@ -161,7 +161,9 @@ def train(cfg: ExperimentConfig, run_dir: Path,
                                     validation=replica_validation,
                                     profile_batches=cfg.evaluation.profile_batches,
                                     loggers=loggers)
-        with writes_landed(callbacks):  # the last snapshot is on disk, also after an error
+        # the last snapshot is on disk, also after an error; a file that breaks the stream
+        # is named (data/stream_errors.py)
+        with writes_landed(callbacks), stream_errors(cfg.data):
             if is_multi_worker(strategy):
                 # Keras 3's fit fails under this strategy (keras-team/keras#20585).
                 history = fit_distributed(strategy, model, read, steps, cfg.train.epochs,

@@ -21,7 +21,7 @@ def test_image_dir_loads_resized_images(make_cfg, image_folder, channels):
     assert spec.kind == "image" and spec.input_shape == [6, 9, channels]
     assert spec.class_names == ["cat", "dog", "fox"]
     assert spec.value_range == [0.0, 255.0]
-    x = np.concatenate([splits.train.x, splits.val.x, splits.test.x])
+    x = np.concatenate([splits.train.load()[0], splits.val.load()[0], splits.test.load()[0]])
     assert x.shape == (30, 6, 9, channels) and x.min() >= 0 and x.max() <= 255
     # Class k is bright in the k-th third of the width: check the class means.
     y = np.concatenate([splits.train.y, splits.val.y, splits.test.y])

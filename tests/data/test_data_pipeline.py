@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bigmodel_tf.data import build_dataset, load_splits
-from bigmodel_tf.data.pipeline import padded_split
+from bigmodel_tf.data import ArraySplit, build_dataset, load_splits
+from bigmodel_tf.data.pipeline import padded_batches
 from bigmodel_tf.errors import ConfigError
 from tests.pipelines import config_dataset
 
@@ -106,7 +106,8 @@ def test_eval_splits_give_every_replica_full_batches(make_cfg, val_fraction, bat
 
 def test_a_one_example_split_pads_to_one_full_batch():
     x, y = np.ones((1, 4), np.float32), np.array([2], np.int32)
-    (xs, ys, ws), = padded_split(x, y, 16).batch(16).as_numpy_iterator()
+    (xs, ys, ws), = padded_batches(ArraySplit(x, y).batches(16), 1, [4], tf.int32,
+                                   16).as_numpy_iterator()
     assert xs.shape == (16, 4) and ys[0] == 2 and ws.tolist() == [1.0] + [0.0] * 15
 
 

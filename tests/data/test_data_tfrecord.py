@@ -2,12 +2,13 @@
 
 import gzip
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bigmodel_tf.data import convert as convert_module
-from bigmodel_tf.data import convert_to_tfrecord, load_splits
+from bigmodel_tf.data import convert_to_tfrecord, load_splits, stats, stream_errors
 from bigmodel_tf.errors import DataError
 from tests.pipelines import config_dataset
 
@@ -23,7 +24,7 @@ def _epoch(ds):
 def digits_records(make_cfg, tmp_path):
     """Digits written as 3 shards per split; returns (source config, folder)."""
     cfg = make_cfg("data.shards=3")
-    return cfg, convert_to_tfrecord(cfg, tmp_path / "digits")
+    return cfg, Path(convert_to_tfrecord(cfg, tmp_path / "digits"))
 
 
 def test_convert_writes_named_shards_and_spec(digits_records):
@@ -38,7 +39,8 @@ def test_convert_writes_named_shards_and_spec(digits_records):
     assert meta["split_sizes"] == {s: len(getattr(splits, s).y) for s in SPLITS}
     assert meta["source"]["data"]["name"] == "digits" and meta["source"]["seed"] == cfg.seed
     assert meta["class_names"] == splits.spec.class_names
-    assert not [p for p in folder.parent.iterdir() if p.name.endswith(".tmp")]
+    assert meta["encoding"] == "png"  # digits' pixels are whole numbers in 0..16
+    assert [p.name for p in folder.parent.iterdir()] == ["digits"]  # no staging folder left
 
 
 def test_read_back_gives_the_same_splits_and_spec(make_cfg, digits_records):
@@ -47,8 +49,8 @@ def test_read_back_gives_the_same_splits_and_spec(make_cfg, digits_records):
     back = load_splits(make_cfg("data.name=tfrecord", f"data.path={folder}"))
     assert back.spec == original.spec
     for s in SPLITS:
-        np.testing.assert_array_equal(getattr(back, s).x, getattr(original, s).x)
-        np.testing.assert_array_equal(getattr(back, s).y, getattr(original, s).y)
+        for a, b in zip(getattr(back, s).load(), getattr(original, s).load(), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_tfrecord_pipeline_yields_the_in_memory_batches(make_cfg, digits_records):
@@ -70,6 +72,7 @@ def test_tabular_conversion_keeps_categories(make_cfg, write_csv, tmp_path):
     cfg = make_cfg("data.name=csv", f"data.path={write_csv(rows)}", "data.label=label",
                    "data.shards=2")
     folder = convert_to_tfrecord(cfg, tmp_path / "out")
+    assert json.loads((Path(folder) / "spec.json").read_text())["encoding"] == "float"
     back = load_splits(make_cfg("data.name=tfrecord", f"data.path={folder}"))
     assert back.spec.categories == {"color": ["a", "b"]}
     assert back.spec == load_splits(cfg).spec
@@ -84,34 +87,57 @@ def test_refuses_a_non_empty_out_dir_but_accepts_an_empty_one(make_cfg, tmp_path
     assert [p.name for p in busy.iterdir()] == ["keep.txt"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert (convert_to_tfrecord(make_cfg("data.name=iris"), empty) / "spec.json").exists()
+    assert (Path(convert_to_tfrecord(make_cfg("data.name=iris"), empty)) / "spec.json").exists()
 
 
-def test_failed_conversion_leaves_nothing_behind(make_cfg, tmp_path, monkeypatch):
-    def fail(*args):
-        raise OSError("disk full")
+def test_an_interrupted_conversion_leaves_nothing_at_out_and_resumes(make_cfg, tmp_path,
+                                                                   monkeypatch):
+    cfg = make_cfg("data.name=iris", "data.shards=2")
+    written = []
+    write = convert_module._write_shard
 
-    monkeypatch.setattr(convert_module, "write_split", fail)
+    def fail_on_the_fourth(path, *args):
+        if len(written) == 3:
+            raise OSError("disk full")
+        written.append(path.rsplit("/", 1)[-1])
+        write(path, *args)
+
+    monkeypatch.setattr(convert_module, "_write_shard", fail_on_the_fourth)
     with pytest.raises(OSError, match="disk full"):
-        convert_to_tfrecord(make_cfg("data.name=iris"), tmp_path / "out")
-    assert list(tmp_path.iterdir()) == []
+        convert_to_tfrecord(cfg, tmp_path / "out")
+    assert [p.name for p in tmp_path.iterdir()] == [".out.partial"]  # nothing at --out
+    written.clear()
+    monkeypatch.setattr(convert_module, "_write_shard",
+                        lambda path, *args: written.append(path) or write(path, *args))
+    folder = convert_to_tfrecord(cfg, tmp_path / "out")
+    assert len(written) == 3  # the 3 finished shards were kept, the other 3 written
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    back = load_splits(make_cfg("data.name=tfrecord", f"data.path={folder}"))
+    for s in SPLITS:
+        for a, b in zip(getattr(back, s).load(), getattr(load_splits(cfg), s).load(),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_corrupt_shard_is_a_data_error_naming_the_file(make_cfg, tmp_path, damage):
-    folder = convert_to_tfrecord(make_cfg("data.name=wine", "data.shards=2"), tmp_path / "w")
+    folder = Path(convert_to_tfrecord(make_cfg("data.name=wine", "data.shards=2"), tmp_path / "w"))
     shard = folder / "val-00001-of-00002.tfrecord.gz"
     content = shard.read_bytes()
     shard.write_bytes(b"\x00garbage" * 20 if damage == "garbage" else content[: len(content) // 2])
-    with pytest.raises(DataError, match=f"corrupt TFRecord shard {shard}") as info:
-        load_splits(make_cfg("data.name=tfrecord", f"data.path={folder}"))
+    cfg = make_cfg("data.name=tfrecord", f"data.path={folder}")
+    splits = load_splits(cfg)  # reads spec.json and the listing only
+    # met mid-stream, then named
+    with pytest.raises(DataError, match=f"corrupt TFRecord shard {shard}") as info, \
+            stream_errors(cfg.data):
+        stats.read_through(splits.val)
     assert "\n" not in str(info.value)
 
 
 def test_folder_without_spec_or_shards(make_cfg, tmp_path):
     with pytest.raises(DataError, match="not a TFRecord folder .*no spec.json"):
         load_splits(make_cfg("data.name=tfrecord", f"data.path={tmp_path}"))
-    folder = convert_to_tfrecord(make_cfg("data.name=iris"), tmp_path / "iris")
+    folder = Path(convert_to_tfrecord(make_cfg("data.name=iris"), tmp_path / "iris"))
     for shard in folder.glob("test-*"):
         shard.unlink()
     with pytest.raises(DataError, match="no test shards"):

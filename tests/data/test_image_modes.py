@@ -9,13 +9,13 @@ import pytest
 from PIL import Image
 
 from bigmodel_tf.cli import main
-from bigmodel_tf.data.image_dir import load_image_dir
+from bigmodel_tf.data import load_splits
 from bigmodel_tf.errors import DataError
 
 SIZE = (4, 6)  # (height, width): the images' own size, so resizing changes nothing
 
 
-def _folder(tmp_path, image: Image.Image, suffix: str, copies: int = 3):
+def _folder(tmp_path, image: Image.Image, suffix: str, copies: int = 10):
     """Two classes of ``copies`` copies of ``image`` each; returns the folder."""
     root = tmp_path / "images"
     for name in ("a", "b"):
@@ -26,12 +26,13 @@ def _folder(tmp_path, image: Image.Image, suffix: str, copies: int = 3):
 
 
 def _load(make_cfg, root, channels: int) -> np.ndarray:
-    """The first image as the loader reads it, [h, w, channels]."""
+    """The first train image as the pipeline decodes it, [h, w, channels] (every image of
+    the folder is the same)."""
     cfg = make_cfg("data.name=image_dir", f"data.path={root}",
                    f"data.image_size=[{SIZE[0]},{SIZE[1]}]", f"data.channels={channels}")
-    raw = load_image_dir(cfg.data, cfg.seed)
-    assert raw.x.shape[1:] == (*SIZE, channels)
-    return raw.x[0]
+    x, _ = load_splits(cfg).train.head(1)
+    assert x.shape[1:] == (*SIZE, channels)
+    return x[0]
 
 
 RAMP16 = np.linspace(0, 65535, SIZE[0] * SIZE[1]).astype(np.uint16).reshape(SIZE)
@@ -94,8 +95,8 @@ def test_values_outside_a_modes_range_are_named(make_cfg, tmp_path, capsys, valu
         _load(make_cfg, root, 1)
     assert main(["data", "validate", "--set", "data.name=image_dir", f"data.path={root}"]) == 2
     out = capsys.readouterr().out
-    assert "FATAL: 6 unreadable, truncated or out-of-range image(s): " in out
-    assert re.search(rf"image {root / 'b' / '1.tif'} {message} and 1 more", out)
+    assert "FATAL: 20 unreadable, truncated or out-of-range image(s): " in out
+    assert re.search(rf"image {root / 'a' / '4.tif'} {message} and 15 more", out)
 
 
 def test_entries_that_are_not_used_are_reported(make_cfg, tmp_path, caplog, capsys):

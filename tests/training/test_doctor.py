@@ -7,6 +7,7 @@ how TPUClusterResolver is called (with TensorFlow's TPU functions replaced by fa
 """
 
 import json
+import os
 
 import pytest
 import tensorflow as tf
@@ -21,12 +22,12 @@ TF_CONFIG = json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]},
 
 
 def findings(overrides=(), kind="default", replicas=1, examples=1000, flags=("avx512_bf16",),
-             capabilities=()):
+             capabilities=(), files=0, cache_bytes=0):
     """Preflight findings as one text per line, for a config with ``overrides``."""
     cfg = load_config(None, list(overrides))
     return [f"{level} {text}" for level, text in doctor.preflight(
         cfg.data, cfg.train, cfg.runtime, kind, replicas, examples, flags=set(flags),
-        capabilities=list(capabilities))]
+        capabilities=list(capabilities), train_files=files, cache_bytes=cache_bytes)]
 
 
 @pytest.mark.parametrize(
@@ -127,8 +128,18 @@ def test_tfrecord_data_is_sharded_by_file_across_workers(tmp_path, monkeypatch):
                  "--set", "data.shards=2"]) == 0
     records = ["data.name=tfrecord", f"data.path={tmp_path / 'rec'}"]
     monkeypatch.setenv("TF_CONFIG", TF_CONFIG)
-    assert any("2 input pipeline(s): FILE" in ln for ln in findings(records))
+    found = [f"{level} {text}" for level, text in doctor.doctor(load_config(None, records))]
+    assert any("2 input pipeline(s): FILE" in ln for ln in found)
     assert any("2 input pipeline(s): DATA (data.name=digits)" in ln for ln in findings())
+
+
+def test_a_memory_cache_that_would_not_fit_is_a_warning():
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert any("data.cache=memory would hold" in ln and ln.startswith("warn")
+               for ln in findings(cache_bytes=total))
+    assert not any("data.cache=memory" in ln for ln in findings(cache_bytes=total // 4))
+    assert not any("data.cache=memory" in ln
+                   for ln in findings(["data.cache=none"], cache_bytes=total))
 
 
 def test_tpu_resolver_arguments():

@@ -36,8 +36,7 @@ def _label_text(spec, value) -> str:
 def _tabular(model, e: EvaluationConfig, seed: int, task, splits, plots: Path) -> dict:
     """Permutation importance on (at most ``e.permutation_max_examples`` of) the test split,
     seeded by ``seed``."""
-    test = splits.test
-    x, y = test.x[: e.permutation_max_examples], test.y[: e.permutation_max_examples]
+    x, y = splits.test.head(e.permutation_max_examples)
     names = splits.spec.feature_names or [f"feature {i}" for i in range(x.shape[1])]
     result = permutation.permutation_importance(model, x, y, names, task,
                                                 e.permutation_repeats, seed)
@@ -47,19 +46,20 @@ def _tabular(model, e: EvaluationConfig, seed: int, task, splits, plots: Path) -
             "figures": {"permutation_importance": f"{plots.name}/permutation_importance.png"}}
 
 
-def _images(model, ig_steps: int, splits, plots: Path, picked: np.ndarray) -> dict:
-    """Integrated-gradients maps (``ig_steps`` steps) of the picked test images for their
-    predicted classes (or for the regression output)."""
-    spec, test = splits.spec, splits.test
-    images = test.x[picked]
+def _images(model, ig_steps: int, splits, test_head, plots: Path, picked: np.ndarray) -> dict:
+    """Integrated-gradients maps (``ig_steps`` steps) of the picked images of ``test_head``
+    (the first test examples, (x, y)) for their predicted classes (or the regression
+    output)."""
+    spec, (x, y) = splits.spec, test_head
+    images = x[picked]
     probs = model.predict(images, verbose=0).reshape(len(picked), -1)
-    classes = _classes(test.y)
+    classes = _classes(y)
     targets = probs.argmax(axis=1) if classes else np.zeros(len(picked), dtype=np.int64)
     baseline = spec.value_range[0] if spec.value_range else 0.0
     maps = gradients.integrated_gradients(model, images, targets, baseline, ig_steps)
     titles = [f"true {_label_text(spec, t)} / pred {spec.class_names[p]}\np={probs[i, p]:.2f}"
               if classes else f"true {_label_text(spec, t)} / pred {probs[i, 0]:.3g}"
-              for i, (t, p) in enumerate(zip(test.y[picked], targets, strict=True))]
+              for i, (t, p) in enumerate(zip(y[picked], targets, strict=True))]
     save_figure(gradients.attribution_figure(images, maps, titles, spec.value_range),
                 plots / "integrated_gradients.png")
     baseline_probs = model.predict(np.full_like(images, baseline), verbose=0).reshape(
@@ -73,25 +73,24 @@ def _images(model, ig_steps: int, splits, plots: Path, picked: np.ndarray) -> di
     }, "figures": {"integrated_gradients": f"{plots.name}/integrated_gradients.png"}}
 
 
-def _attention(model, m: ModelConfig, max_examples: int, splits, plots: Path,
+def _attention(model, m: ModelConfig, splits, test_head, plots: Path,
                picked: np.ndarray) -> dict:
     """Attention maps of the transformer ``m``: per image example, or between feature tokens
-    (over at most ``max_examples`` test examples)."""
-    spec, test = splits.spec, splits.test
+    (over the examples of ``test_head``, the first test examples (x, y))."""
+    spec, (x, y) = splits.spec, test_head
     if spec.kind == "tabular":
-        x = test.x[:max_examples]
         scores = attention.attention_scores(model, m, spec, x)
         save_figure(attention.feature_attention_figure(scores, spec.feature_names or [
             f"feature {i}" for i in range(x.shape[1])]), plots / "attention_features.png")
         return {"attention": {"layers": len(scores)},
                 "figures": {"attention_features": f"{plots.name}/attention_features.png"}}
     shown = picked[:MAX_ATTENTION_FIGURES]
-    scores = attention.attention_scores(model, m, spec, test.x[shown])
+    scores = attention.attention_scores(model, m, spec, x[shown])
     figures = {}
     for i, index in enumerate(shown):
-        title = f"test example {index} (true {_label_text(spec, test.y[index])})"
+        title = f"test example {index} (true {_label_text(spec, y[index])})"
         fig = attention.image_attention_figure(
-            test.x[index], [s[i] for s in scores], m.patch_size, title, spec.value_range
+            x[index], [s[i] for s in scores], m.patch_size, title, spec.value_range
         )
         save_figure(fig, plots / f"attention_example_{i}.png")
         figures[f"attention_example_{i}"] = f"{plots.name}/attention_example_{i}.png"
@@ -105,14 +104,17 @@ def run_interpretation(model, m: ModelConfig, e: EvaluationConfig, seed: int, ta
     structure = model_structure(model, plots, run_dir)
     parts = [{"structure": structure,
               "figures": {"model": structure["image"]} if structure["image"] else {}}]
-    count, y = e.interpret_examples, splits.test.y
+    # the examples shown and explained: picked among the first test examples (a stream
+    # is not read further than that)
+    test_head = splits.test.head(e.permutation_max_examples)
+    count, y = e.interpret_examples, test_head[1]
     picked = (gradients.pick_examples(y, count) if _classes(y)
               else np.arange(min(count, len(y))))
     if splits.spec.kind == "tabular":
         parts.append(_tabular(model, e, seed, task, splits, plots))
     else:
-        parts.append(_images(model, e.ig_steps, splits, plots, picked))
+        parts.append(_images(model, e.ig_steps, splits, test_head, plots, picked))
     if m.name == "transformer" and m.depth > 0:
-        parts.append(_attention(model, m, e.permutation_max_examples, splits, plots, picked))
+        parts.append(_attention(model, m, splits, test_head, plots, picked))
     figures = {name: path for part in parts for name, path in part.pop("figures").items()}
     return {key: value for part in parts for key, value in part.items()} | {"figures": figures}

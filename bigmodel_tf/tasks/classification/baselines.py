@@ -80,8 +80,8 @@ def fit_baseline(name: str, x_train, y_train, x_test, y_test, eval_cfg, seed: in
 
 def baselines(splits, eval_cfg, seed: int, class_weight: str = "none") -> list[dict]:
     """Every configured baseline, tuned on train and scored on test (skipped ones say why)."""
-    x_train, y_train, flat = train_subset(splits, eval_cfg.baseline_max_examples, seed,
-                                          stratify=True)
+    x_train, y_train, scored = train_subset(splits, eval_cfg.baseline_max_examples, seed,
+                                            stratify=True)
     return fit_rows(eval_cfg.baselines, DISPLAY_NAMES, "accuracy", lambda name: fit_baseline(
-        name, x_train, y_train, flat["test"], splits.test.y, eval_cfg, seed,
+        name, x_train, y_train, *scored["test"], eval_cfg, seed,
         splits.spec.class_names, class_weight))

@@ -75,8 +75,7 @@ def fit_baseline(name: str, x_train, y_train, scored: dict, seed: int) -> dict:
 def baselines(splits, eval_cfg, seed: int, class_weight: str = "none") -> list[dict]:
     """Every configured baseline, tuned on train and scored on val and test (skipped ones
     say why); ``class_weight`` does not apply to regression."""
-    x_train, y_train, flat = train_subset(splits, eval_cfg.baseline_max_examples, seed,
-                                          stratify=False)
-    scored = {s: (flat[s], getattr(splits, s).y) for s in ("val", "test")}
+    x_train, y_train, scored = train_subset(splits, eval_cfg.baseline_max_examples, seed,
+                                            stratify=False)
     return fit_rows(eval_cfg.baselines, DISPLAY_NAMES, "rmse",
                     lambda name: fit_baseline(name, x_train, y_train, scored, seed))
