@@ -1,10 +1,10 @@
 """Input suite: the same TFRecord records read three ways, examples per second.
 
 (a) a Python generator: a pure-Python GZIP TFRecord reader, one ``tf.train.Example`` parsed
-    per record in Python, wrapped in ``Dataset.from_generator`` and batched — the common
-    first attempt;
-(b) plain tf.data: ``TFRecordDataset`` -> per-example parse -> batch, without cache,
-    prefetch or parallelism;
+    (and a PNG-encoded image decoded by PIL) per record in Python, wrapped in
+    ``Dataset.from_generator`` and batched — the common first attempt;
+(b) plain tf.data: ``TFRecordDataset`` -> per-example parse (and decode) -> batch,
+    without cache, prefetch or parallelism;
 (c) the project's pipeline, ``build_dataset`` of the train split: shards read in order, batched
     into blocks, parsed a block at a time and cached parsed, each block permuted per epoch
     and cut into batches, prefetched (data/pipeline.py, data/order.py).
@@ -17,12 +17,14 @@ convert``. Each pass is timed; (c)'s first pass fills its cache and is reported 
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from bigmodel_tf.benchmarks.timing import iterate_seconds, summary
 from bigmodel_tf.config import BenchmarkConfig, DataConfig, ExperimentConfig, with_changes
@@ -39,25 +41,36 @@ def read_gzip_records(path: str | Path) -> Iterator[bytes]:
             yield record
 
 
-def generator_dataset(files: list[str], input_shape: list[int], batch: int) -> tf.data.Dataset:
-    """(a) Records parsed one by one in a Python generator, batched by tf.data."""
+def generator_dataset(files: list[str], fmt: tfrecord_io.RecordFormat,
+                      batch: int) -> tf.data.Dataset:
+    """(a) Records of the format ``fmt`` parsed one by one in a Python generator, batched
+    by tf.data."""
+    label = tf.float32 if fmt.regression else tf.int32
 
     def examples():
         for path in files:
             for record in read_gzip_records(path):
                 feature = tf.train.Example.FromString(record).features.feature
-                x = np.asarray(feature["x"].float_list.value, np.float32).reshape(input_shape)
-                yield x, np.int32(feature["y"].int64_list.value[0])
+                if fmt.encoding == "png":
+                    x = np.asarray(Image.open(io.BytesIO(feature["image"].bytes_list.value[0])),
+                                   np.float32)
+                else:
+                    x = np.asarray(feature["x"].float_list.value, np.float32)
+                y = feature["y"]
+                yield x.reshape(fmt.input_shape), (y.float_list if fmt.regression
+                                                   else y.int64_list).value[0]
 
-    signature = (tf.TensorSpec(input_shape, tf.float32), tf.TensorSpec([], tf.int32))
+    signature = (tf.TensorSpec(fmt.input_shape, tf.float32), tf.TensorSpec([], label))
     return tf.data.Dataset.from_generator(examples, output_signature=signature).batch(batch)
 
 
-def plain_dataset(files: list[str], input_shape: list[int], batch: int) -> tf.data.Dataset:
-    """(b) TFRecordDataset, one example parsed per call, batched; nothing else."""
+def plain_dataset(files: list[str], fmt: tfrecord_io.RecordFormat,
+                  batch: int) -> tf.data.Dataset:
+    """(b) TFRecordDataset, one example of the format ``fmt`` parsed per call, batched;
+    nothing else."""
 
     def parse_one(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        x, y = tfrecord_io.RecordFormat(tuple(input_shape)).parse_batch(record[None])
+        x, y = fmt.parse_batch(record[None])
         return x[0], y[0]
 
     return tf.data.TFRecordDataset(files, compression_type=tfrecord_io.COMPRESSION).map(
@@ -87,15 +100,15 @@ def run_input(splits: Splits, records: DataConfig, seed: int,
               benchmark: BenchmarkConfig) -> dict:
     """The three variants side by side on the TFRecord folder of ``records`` (the data
     section reading it; ``splits`` are its records in memory), best of benchmark.repeats."""
-    spec = tfrecord_io.spec_from_meta(tfrecord_io.read_meta(records.path))
+    fmt = tfrecord_io.RecordFormat.of(tfrecord_io.read_meta(records.path))
     files = tfrecord_io.shard_files(records.path, "train")
     batch, passes = records.batch_size, benchmark.input_passes
     times: dict[str, list[float]] = {"generator": [], "plain_tf_data": [], "pipeline": []}
     cold, examples = [], 0
     for _ in range(benchmark.repeats):
         for name, make in (
-            ("generator", lambda: generator_dataset(files, spec.input_shape, batch)),
-            ("plain_tf_data", lambda: plain_dataset(files, spec.input_shape, batch)),
+            ("generator", lambda: generator_dataset(files, fmt, batch)),
+            ("plain_tf_data", lambda: plain_dataset(files, fmt, batch)),
             ("pipeline", lambda: build_dataset(splits, "train", records, seed, batch)),
         ):
             # The generator is slow: one pass per repeat is enough to time it.
@@ -110,6 +123,7 @@ def run_input(splits: Splits, records: DataConfig, seed: int,
         "examples_per_pass": examples,
         "batch_size": batch,
         "shards": len(files),
+        "encoding": fmt.encoding,
         "examples_per_sec": rows,
         "ratios": {
             "pipeline_vs_generator": round(best["pipeline"] / best["generator"], 2),

@@ -59,7 +59,8 @@ def input_bound_row(records_cfg, repeats: int) -> dict:
             times[name] += fit_epoch_seconds(model, data, epochs)
     step = {name: min(seconds) / steps for name, seconds in times.items()}
     return {
-        "encoding": tfrecord_io.read_meta(records_cfg.data.path).get("encoding", "float"),
+        "encoding": tfrecord_io.RecordFormat.of(
+            tfrecord_io.read_meta(records_cfg.data.path)).encoding,
         "steps_per_epoch": steps,
         "batch_size": records_cfg.data.batch_size,
         "step_ms": {name: round(1000 * s, 3) for name, s in step.items()},

@@ -29,7 +29,7 @@ def _input(r: dict) -> list[str]:
             for name, v in r["examples_per_sec"].items()]
     ratios = [[name, value] for name, value in r["ratios"].items()]
     return [f"## Input ({r['examples_per_pass']} train examples per pass, batch "
-            f"{r['batch_size']}, {r['shards']} GZIP shards)", "",
+            f"{r['batch_size']}, {r['shards']} GZIP shards of {r['encoding']} records)", "",
             *_table(["reader", "examples/s (best)", "examples/s (median)"], rows),
             *_table(["ratio", "value"], ratios)]
 

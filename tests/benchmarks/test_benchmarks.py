@@ -34,10 +34,21 @@ def test_the_python_reader_reads_what_tf_data_reads(records):
     assert [r for f in files for r in read_gzip_records(f)] == expected
 
 
-def test_generator_and_plain_readers_yield_the_train_split_in_order(records):
+@pytest.mark.parametrize("data, encoding, shape", [
+    ("digits", "png", (8, 8, 1)),  # whole numbers 0..16: stored as PNG
+    ("diabetes", "float", (10,)),  # tabular, regression targets
+])
+def test_generator_and_plain_readers_yield_the_train_split_in_order(records, tmp_path, data,
+                                                                    encoding, shape):
+    if data != "digits":
+        records = tmp_path / "records"
+        assert main(["data", "convert", "--out", str(records), "--set", f"data.name={data}",
+                     "data.shards=2"]) == 0
     files = tfrecord_io.shard_files(records, "train")
-    train = load_splits(load_config()).train
-    for dataset in (generator_dataset(files, [8, 8, 1], 100), plain_dataset(files, [8, 8, 1], 100)):
+    fmt = tfrecord_io.RecordFormat.of(tfrecord_io.read_meta(records))
+    assert (fmt.encoding, fmt.input_shape) == (encoding, shape)
+    train = load_splits(load_config(overrides=[f"data.name={data}"])).train
+    for dataset in (generator_dataset(files, fmt, 100), plain_dataset(files, fmt, 100)):
         x = np.concatenate([b[0].numpy() for b in dataset])
         y = np.concatenate([b[1].numpy() for b in dataset])
         np.testing.assert_array_equal(x, train.x)
