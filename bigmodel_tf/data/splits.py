@@ -159,10 +159,25 @@ def _listing(cfg: ExperimentConfig) -> tuple[_Listing, RawData | None]:
     return _Listing(ArraySplit(raw.x, raw.y), raw.task, raw.class_names, cfg.data.name), raw
 
 
+def check_filesystem(path: str | None) -> None:
+    """DataError unless TensorFlow has a filesystem for ``path``'s scheme (``s3://`` and
+    ``hdfs://`` need their plug-in installed)."""
+    if not path:
+        return
+    try:
+        tf.io.gfile.exists(path)
+    except tf.errors.UnimplementedError:
+        scheme = path.split("://", 1)[0]
+        raise DataError(f"data.path={path}: TensorFlow has no filesystem for {scheme}:// "
+                        "(install its plug-in, e.g. tensorflow-io for s3:// and hdfs://)"
+                        ) from None
+
+
 @functools.lru_cache(maxsize=4)
 def _load(key: str) -> Splits:
     """Load and split the data set described by a cache key (see load_splits)."""
     cfg = from_dict(json.loads(key)["config"])
+    check_filesystem(cfg.data.path)
     if cfg.data.name == "tfrecord":
         if cfg.data.skip_corrupt:
             spec, arrays = salvage.read_splits_skipping(cfg.data.path,
@@ -185,6 +200,7 @@ def _load(key: str) -> Splits:
 
 def source_modified(path: str | None) -> int | None:
     """Modification time (ns) of a file/folder source, so a changed source is reloaded."""
+    check_filesystem(path)
     if not path or not tf.io.gfile.exists(path):
         return None
     return tf.io.gfile.stat(path).mtime_nsec
