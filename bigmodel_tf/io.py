@@ -32,7 +32,8 @@ with, so that replacing it loses nothing of the user's.
 
 **Numbered versions** (TF Serving's ``<name>/1/``, ``2/``, ... and compress's TFLite
 versions): a folder written in full under a hidden name is renamed to the next free
-integer by ``publish_version``; an existing version is never touched.
+integer by ``publish_version``; an existing version is never touched. For a base path at a
+URL the folder is written locally and uploaded (bigmodel_tf/remote.py).
 """
 
 from __future__ import annotations
@@ -42,12 +43,14 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bigmodel_tf import remote
 from bigmodel_tf.errors import RunDirError
 
 OWNER_MARKER = ".bigmodel-owner.json"
@@ -320,7 +323,11 @@ def publish_dir(staged: str | Path, final: str | Path) -> None:
 def staging_folder(parent: str | Path) -> Path:
     """A new hidden ``.tmp-<pid>-<random>`` folder in ``parent`` (made if needed), to be
     written in full and then renamed into place. Not mkdtemp: its 0700 mode would survive
-    the rename and hide the folder from a reader running as another user (TF Serving)."""
+    the rename and hide the folder from a reader running as another user (TF Serving).
+    For a URL ``parent`` it is a local temporary folder, uploaded by ``publish_version``
+    or ``publish_folder`` (bigmodel_tf/remote.py)."""
+    if remote.is_url(parent):
+        return Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-"))
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -328,8 +335,11 @@ def staging_folder(parent: str | Path) -> Path:
     return tmp
 
 
-def version_folders(base: str | Path) -> list[Path]:
-    """The integer-named version folders under ``base``, lowest first ([] without ``base``)."""
+def version_folders(base: str | Path) -> list[Path] | list[str]:
+    """The integer-named version folders under ``base``, lowest first ([] without ``base``);
+    URLs for a URL ``base``."""
+    if remote.is_url(base):
+        return remote.version_urls(base)
     base = Path(base)
     if not base.is_dir():
         return []
@@ -337,15 +347,17 @@ def version_folders(base: str | Path) -> list[Path]:
                   key=lambda p: int(p.name))
 
 
-def next_version(base: str | Path) -> int:
-    """The next free version under ``base``: 1, or the highest integer folder name + 1."""
+def next_version(base: Path) -> int:
+    """The next free version under the local folder ``base``: 1, or the highest + 1."""
     versions = version_folders(base)
     return int(versions[-1].name) + 1 if versions else 1
 
 
-def publish_version(tmp: Path, base: Path) -> Path:
+def publish_version(tmp: Path, base: str | Path) -> Path | str:
     """Rename the finished folder ``tmp`` (inside ``base``) to the next free version folder
-    and return that folder."""
+    and return that folder; for a URL ``base``, upload it there (remote.upload_version)."""
+    if remote.is_url(base):
+        return remote.upload_version(tmp, base)
     for _ in range(_PUBLISH_ATTEMPTS):
         target = base / str(next_version(base))
         try:
@@ -355,3 +367,12 @@ def publish_version(tmp: Path, base: Path) -> Path:
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
     raise OSError(f"{base}: no free version folder after {_PUBLISH_ATTEMPTS} attempts")
+
+
+def publish_folder(tmp: Path, target: str | Path) -> None:
+    """Rename the finished folder ``tmp`` to the new ``target`` (an OSError if it exists);
+    for a URL ``target``, upload it there (remote.upload_folder)."""
+    if remote.is_url(target):
+        remote.upload_folder(tmp, target)
+    else:
+        os.rename(tmp, target)

@@ -82,9 +82,9 @@ class CompressResult:
     the report written to compression.json."""
 
     report: dict
-    tflite_dir: Path
+    tflite_dir: Path | str  # a URL for an export.dir URL
     report_dir: Path
-    pruned_export: Path | None = None
+    pruned_export: Path | str | None = None
 
 
 def _outputs(model, x: np.ndarray) -> np.ndarray:
