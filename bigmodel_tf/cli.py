@@ -130,6 +130,9 @@ def _train(args) -> int:
     cfg = load_config(args.config, [*args.overrides, *cv])  # before TensorFlow is imported
     if "onnx" in cfg.export.formats:
         require_extra("onnx", "export.formats=[..., onnx]")  # not after training
+    if remote.is_url(args.run_dir):  # before any data is read (the working copy checks too)
+        remote.check_writable(args.run_dir, "--run-dir")
+    _check_export_dir(cfg)
     from bigmodel_tf.experiments import run
     from bigmodel_tf.training.model_choice import resolve_auto_model
     from bigmodel_tf.training.preemption import handle_sigterm
@@ -137,7 +140,6 @@ def _train(args) -> int:
 
     cfg = resolve_auto_model(cfg)  # the run is named and saved with the concrete model
     run_dir = resolve_run_dir(run_name(cfg), args.run_dir)
-    _check_export_dir(cfg)
     if args.workers is not None or args.cluster:
         remote.refuse_url(run_dir, "--run-dir", "train --workers and --cluster")
         if args.force_new_run:

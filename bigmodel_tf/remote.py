@@ -69,9 +69,6 @@ PROBE = ".bigmodel-write-probe"
 _LAST = {"state.json": 1, "manifest.json": 1, "metrics.json": 2, "saved_model.pb": 2}
 # A file the run appends to while a push may read it: only its complete lines are sent.
 _APPENDED = "history.csv"
-# Where a filesystem plug-in comes from when TensorFlow has none built in for a scheme.
-_PLUGIN_HINT = ("s3:// and hdfs:// need a TensorFlow filesystem plug-in (tensorflow-io's), "
-                "which must load into this TensorFlow version")
 
 
 def is_url(path) -> bool:
@@ -124,16 +121,37 @@ def _label(url: str, key: str) -> str:
 
 
 def _load_plugin() -> bool:
-    """Import tensorflow-io (it registers s3://, hdfs://, ...) if installed; whether it was."""
+    """Import tensorflow-io (it registers s3://, hdfs://, ...) if installed; whether it is."""
     if importlib.util.find_spec("tensorflow_io") is None:
         return False
     with warnings.catch_warnings():  # a plug-in built for another TensorFlow only warns
         warnings.simplefilter("ignore")
-        try:
+        with contextlib.suppress(Exception):  # a broken plug-in: the scheme stays missing
             import tensorflow_io  # noqa: F401
-        except Exception:  # noqa: BLE001 - a broken plug-in is reported as a missing one
-            return False
     return True
+
+
+def _exists_with_plugin(url: str, label: str) -> bool:
+    """``gfile.exists(url)``, importing tensorflow-io for a scheme TensorFlow lacks; a
+    ConfigError naming what is missing when the scheme still has no filesystem."""
+    import tensorflow as tf
+
+    try:
+        return _gfile().exists(url)
+    except tf.errors.UnimplementedError:
+        installed = _load_plugin()
+    try:
+        return _gfile().exists(url)
+    except tf.errors.UnimplementedError:
+        scheme = _SCHEME.match(url).group(1)
+        missing = (f"tensorflow-io is installed but gives this TensorFlow {tf.__version__} no "
+                   f"{scheme}://: a tensorflow-io release loads only into the TensorFlow "
+                   "versions it was built for" if installed else
+                   "s3:// and hdfs:// need a filesystem plug-in built for this TensorFlow, "
+                   "such as tensorflow-io's")
+        raise ConfigError(f"{label}: this TensorFlow has no filesystem for {scheme}:// "
+                          f"(expected a local path, gs://, or a scheme whose plug-in is "
+                          f"installed; {missing})") from None
 
 
 def check_writable(url: str, key: str) -> None:
@@ -146,14 +164,8 @@ def check_writable(url: str, key: str) -> None:
     import tensorflow as tf
 
     gfile, label = _gfile(), _label(url, key)
-    scheme = _SCHEME.match(url).group(1)
+    existed = _exists_with_plugin(url, label)
     try:
-        try:
-            existed = gfile.exists(url)
-        except tf.errors.UnimplementedError:
-            if not _load_plugin():
-                raise
-            existed = gfile.exists(url)
         gfile.makedirs(url)
         probe = join(url, f"{PROBE}-{os.getpid()}")
         with gfile.GFile(probe, "w") as handle:
@@ -161,10 +173,6 @@ def check_writable(url: str, key: str) -> None:
         gfile.remove(probe)
         if not existed and gfile.isdir(url) and not gfile.listdir(url):
             gfile.rmtree(url)
-    except tf.errors.UnimplementedError:
-        raise ConfigError(f"{label}: this TensorFlow has no filesystem for {scheme}:// "
-                          f"(expected a local path, gs://, or a scheme whose filesystem "
-                          f"plug-in is installed; {_PLUGIN_HINT})") from None
     except tf.errors.OpError as exc:
         raise RunDirError(f"{label}: cannot be written ({_reason(exc)}); expected a folder "
                           "this process may create and write") from None

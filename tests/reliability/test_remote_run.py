@@ -3,11 +3,12 @@
 Promises (README, Remote storage): a run whose data, run directory and export all live at
 URLs trains, is preempted (SIGTERM) after its first epoch with its backup copied to the
 URL, resumes in the same process from that URL (a fresh local copy: it trains epoch 2
-only) and exports a SavedModel version that loads from the URL and predicts what the run's
-model.keras predicts; an ONNX file is published beside a remote version; a push sends only
-complete files and removes what the run removed; a scheme without a filesystem and a
-remote folder that cannot be written are one line and exit 2 before anything is trained,
-and a URL is never turned into a local path.
+only), exports a SavedModel version that loads from the URL and predicts what the run's
+model.keras predicts, and `export --run URL` exports the finished run there again; an
+ONNX file is published beside a remote version; a push sends only complete files and
+removes what the run removed; a scheme without a filesystem and a remote folder that
+cannot be written are one line and exit 2 before anything is trained, and a URL is never
+turned into a local path.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ def test_a_run_at_urls_resumes_after_preemption_from_the_url_and_exports(
 
     assert main(train) == 0  # the finished run at the URL: reported, not retrained
     assert begun == [1] and "was already finished" in capsys.readouterr().out
+    assert main(["export", "--run", run]) == 0  # a finished run at a URL, exported again
+    assert capsys.readouterr().out.strip() == f"SavedModel for TF Serving: {models}/digits/2"
 
 
 def test_an_export_at_a_url_gets_its_onnx_file_beside_it(urls, tmp_path):
