@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from bigmodel_tf import remote
+from bigmodel_tf import remote, remote_run
 from bigmodel_tf.config import load_config, run_name
 from bigmodel_tf.errors import ConfigError, RunPreempted, UserError, require_extra
 from bigmodel_tf.finished_run import RunDir
@@ -146,7 +146,7 @@ def _train(args) -> int:
             _report_moved(run_dir, set_aside(run_dir))
         return _train_workers(args, [*args.overrides, *cv], run_dir, run_state(cfg, run_dir))
     # SIGTERM: keep the backup, exit 75 (preemption.py); a URL: a local working copy
-    with handle_sigterm(), remote.local_run_dir(run_dir) as local:
+    with handle_sigterm(), remote_run.local_run_dir(run_dir) as local:
         if args.force_new_run:
             _report_moved(run_dir, set_aside(local))
         result = run(cfg, local)
@@ -192,9 +192,9 @@ def _evaluation_lines(out: Path, task: str, metrics: dict) -> list[str]:
         name, cv = get_task(task).headline, metrics["cv"]
         lines.append(f"{cv['folds']}-fold cross-validation: val {name} "
                      f"{cv['mean']['val'][name]:.4f} ± {cv['std']['val'][name]:.4f} "
-                     f"(table: {remote.shown(out / 'cv.csv')})")
+                     f"(table: {remote_run.shown(out / 'cv.csv')})")
     if (out / "report.md").exists():
-        lines.append(f"report: {remote.shown(out / 'report.md')}")
+        lines.append(f"report: {remote_run.shown(out / 'report.md')}")
     return lines
 
 
@@ -203,7 +203,7 @@ def _evaluate(args) -> int:
     from bigmodel_tf.evaluation.run_files import evaluation_config
 
     remote.refuse_url(args.out, "--out", "evaluate")
-    with remote.local_run_dir(args.run, "--run") as path:
+    with remote_run.local_run_dir(args.run, "--run") as path:
         run = RunDir(path)
         evaluation_config(run.config, args.overrides)  # a wrong --set fails fast
         run.check_finished()
@@ -212,7 +212,7 @@ def _evaluate(args) -> int:
         with lock_run_dir(run.path):  # it writes into the run (or RUN/evaluations/)
             out, metrics = evaluate_finished(run, args.overrides,
                                              Path(args.out) if args.out else None)
-        lines = [f"evaluated {remote.shown(run.path)} into {remote.shown(out)}: "
+        lines = [f"evaluated {remote_run.shown(run.path)} into {remote_run.shown(out)}: "
                  f"{_test_summary(run.spec.task, metrics)}",
                  *_evaluation_lines(out, run.spec.task, metrics)]
     print("\n".join(lines))
@@ -224,7 +224,7 @@ def _export(args) -> int:
     (``--format onnx``) the run's newest version converted to ONNX."""
     from bigmodel_tf.config import replace, with_changes
 
-    with remote.local_run_dir(args.run, "--run") as path:
+    with remote_run.local_run_dir(args.run, "--run", writable=False) as path:
         run = RunDir(path)
         cfg = replace(run.config, args.overrides)
         if args.format == "saved_model":
@@ -299,7 +299,7 @@ def _compress(args) -> int:
                 f"--set {pair.partition('=')[0]}: compress takes compression.* and export.* "
                 "keys only (the run's model and data are fixed)"
             )
-    with remote.local_run_dir(args.run, "--run") as path:
+    with remote_run.local_run_dir(args.run, "--run") as path:
         run = RunDir(path)
         cfg = replace(run.config, args.overrides)  # before TensorFlow is imported
         run.check_finished()
@@ -316,7 +316,7 @@ def _compress(args) -> int:
                  f"{task.parity_key} {entry['parity'][task.parity_key]:.4f}"
                  for name, entry in result.report["variants"].items()]
         lines += [f"TFLite files and compression.json: {result.tflite_dir}",
-                  f"report: {remote.shown(result.report_dir / 'report.md')}"]
+                  f"report: {remote_run.shown(result.report_dir / 'report.md')}"]
         if result.pruned_export:
             lines.append(f"pruned SavedModel for TF Serving: {result.pruned_export}")
     print("\n".join(lines))

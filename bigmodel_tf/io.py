@@ -56,6 +56,8 @@ from bigmodel_tf.errors import RunDirError
 OWNER_MARKER = ".bigmodel-owner.json"
 # Another writer may claim the same version between the look-up and the rename; retry then.
 _PUBLISH_ATTEMPTS = 10
+# The name of any version folder or temporary link of publish_dir (group 1: its final).
+VERSION_NAME = re.compile(r"\.(.+)-(\d+)-[0-9a-f]{8}(\.link)?")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -169,6 +171,25 @@ def _files_under(folder: Path) -> list[str]:
     """Every file under ``folder`` (relative, sorted), the marker excluded."""
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                   if not p.is_dir() and p.name != OWNER_MARKER)
+
+
+def restore_published(root: Path) -> list[Path]:
+    """Make each folder under ``root`` that ``publish_dir`` published, but that was copied
+    without its link (a working copy of a run at a URL: object stores have no links), a
+    link to a hidden version folder again, so that ``publish_dir`` may replace it; returns
+    those folders."""
+    restored = []
+    for marker in sorted(root.rglob(OWNER_MARKER)):
+        folder = marker.parent
+        if folder == root or folder.is_symlink() or "files" not in (_marker(folder) or {}):
+            continue
+        version = folder.with_name(f".{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        os.rename(folder, version)
+        link = version.with_name(f"{version.name}.link")
+        os.symlink(version.name, link)
+        os.replace(link, folder)
+        restored.append(folder)
+    return restored
 
 
 def _version_pattern(final: Path) -> re.Pattern:

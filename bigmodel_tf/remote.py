@@ -1,4 +1,4 @@
-"""Remote storage: a run directory or an export base path at a URL, through tf.io.gfile.
+"""Remote storage: URLs through tf.io.gfile, and exports published at a URL.
 
 A path with a scheme (``gs://bucket/runs/x``, ``hdfs://namenode/x``, ``s3://bucket/x``,
 TensorFlow's in-process ``ram://x``) is a URL. A URL stays a string and goes through
@@ -7,68 +7,50 @@ TensorFlow's in-process ``ram://x``) is a URL. A URL stays a string and goes thr
 ``join``, ``name``, ``parent`` and ``exists`` work on either.
 
 **Checked before anything starts.** ``check_writable`` fails in one line (exit 2) when the
-scheme has no filesystem in this TensorFlow (a ConfigError: which plug-in is missing) or
+scheme has no filesystem in this TensorFlow (a ConfigError: which plug-in is missing;
+tensorflow-io, which registers s3:// and hdfs://, is imported first when installed) or
 when the URL cannot be written (a RunDirError: a probe file is written and removed).
 
-**A run directory at a URL** is worked on in a local working copy (``working_copy``): the
-remote folder is copied into ``<cache>/<hash of the URL>/<name>`` (the cache is
-``BIGMODEL_REMOTE_CACHE``, default ``~/.cache/bigmodel/remote``; the name is the URL's last)
-when the command starts, so that a resume finds its backup; the command runs on that
-local folder unchanged (atomic renames, the run lock, every library that writes by file
-name); each epoch's verified backup is pushed from the checkpoint writer thread (``sync``,
-called by training/backup.py), and everything once more when the command ends, however
-it ends. A push uploads the files changed since the last
-one, each under a temporary name renamed over the target (a reader sees the old or the
-new file, never a part), the files that mark a folder complete last (a snapshot's
-state.json, manifest.json, metrics.json), and then removes what the run removed (pruned
-snapshots, the finished run's backup). Never uploaded: the lock file, temporary
-``.tmp-*`` names, and the tf.data file ``cache/`` folders (rebuilt when missing). After a
-successful final push the working copy is deleted; a leftover one is replaced at the next
-start (the remote folder is the run).
-
-**Locks.** ``fcntl`` cannot lock a remote folder, and object stores have no lock. The
-working copy is locked (run_lock.py), and its path follows from the URL, so two commands
-on one machine cannot write the same remote run; two machines writing one remote run
-directory are not protected against each other.
+**Files.** ``upload`` writes one file so that a reader sees the old or the new one, never
+a part (a temporary name renamed over the target; directly on an object store, whose
+objects appear only when complete); ``upload_tree`` sends a folder, the files that mark a
+folder complete last (a snapshot's state.json, manifest.json, then metrics.json and
+saved_model.pb); ``download`` and ``local_folder`` copy a URL's files into a local folder.
+A run directory at a URL is worked on in a local copy (remote_run.py).
 
 **Exports at a URL** (``export.dir``): the SavedModel, ONNX or TFLite folder is written in
-a local temporary folder and then uploaded into the next free version folder
-(``upload_version``), ``saved_model.pb`` last, or to its fixed place (``upload_folder``);
-an existing version is never written to. A remote folder cannot be renamed into place in
-one step (object stores copy object by object), so a reader may see a version folder
-while its files arrive; TF Serving retries a version whose ``saved_model.pb`` is not
-there yet. Two machines publishing into one base path at the same moment may pick the
-same version number.
+a local temporary folder (io.staging_folder) and then uploaded into the next free version
+folder (``upload_version``) or to its fixed place (``upload_folder``); an existing
+version is never written to. A remote folder cannot be renamed into place in one step
+(object stores copy object by object; ram:// renames a folder without its files), so a
+reader may see a version folder while its files arrive, ``saved_model.pb`` last; TF
+Serving retries a version it could not load. Two machines publishing into one base path
+at the same moment may pick the same version number.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
-import logging
 import os
 import re
 import shutil
 import tempfile
-import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from bigmodel_tf.errors import ConfigError, RunDirError, UserError
-from bigmodel_tf.run_lock import LOCK_FILE, keep_lock, lock_run_dir
-
-log = logging.getLogger("bigmodel_tf")
+from bigmodel_tf.errors import ConfigError, RunDirError
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-CACHE_ENV = "BIGMODEL_REMOTE_CACHE"
 PROBE = ".bigmodel-write-probe"
 # Uploaded after every other file of their folder (a higher rank later): each marks its
 # folder complete (a backup snapshot, a manifest's files, a finished run, a SavedModel).
 _LAST = {"state.json": 1, "manifest.json": 1, "metrics.json": 2, "saved_model.pb": 2}
 # A file the run appends to while a push may read it: only its complete lines are sent.
 _APPENDED = "history.csv"
+# Object stores, where an object appears only once its upload is complete.
+_WHOLE_OBJECTS = {"gs", "s3"}
 
 
 def is_url(path) -> bool:
@@ -100,22 +82,22 @@ def parent(path: str | Path) -> str | Path:
 
 def exists(path: str | Path) -> bool:
     """Whether a URL or local path exists."""
-    return _gfile().exists(path) if is_url(path) else Path(path).exists()
+    return tf_gfile().exists(path) if is_url(path) else Path(path).exists()
 
 
-def _gfile():
+def tf_gfile():
     """tf.io.gfile, imported when a URL is first used."""
     import tensorflow as tf
 
     return tf.io.gfile
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """The first line of a filesystem error's message."""
     return (getattr(exc, "message", None) or str(exc) or type(exc).__name__).splitlines()[0]
 
 
-def _label(url: str, key: str) -> str:
+def label(url: str, key: str) -> str:
     """How a message names the URL: ``--run-dir URL`` or ``export.dir=URL``."""
     return f"{key} {url}" if key.startswith("--") else f"{key}={url}"
 
@@ -131,17 +113,17 @@ def _load_plugin() -> bool:
     return True
 
 
-def _exists_with_plugin(url: str, label: str) -> bool:
+def exists_with_plugin(url: str, where: str) -> bool:
     """``gfile.exists(url)``, importing tensorflow-io for a scheme TensorFlow lacks; a
     ConfigError naming what is missing when the scheme still has no filesystem."""
     import tensorflow as tf
 
     try:
-        return _gfile().exists(url)
+        return tf_gfile().exists(url)
     except tf.errors.UnimplementedError:
         installed = _load_plugin()
     try:
-        return _gfile().exists(url)
+        return tf_gfile().exists(url)
     except tf.errors.UnimplementedError:
         scheme = _SCHEME.match(url).group(1)
         missing = (f"tensorflow-io is installed but gives this TensorFlow {tf.__version__} no "
@@ -149,7 +131,7 @@ def _exists_with_plugin(url: str, label: str) -> bool:
                    "versions it was built for" if installed else
                    "s3:// and hdfs:// need a filesystem plug-in built for this TensorFlow, "
                    "such as tensorflow-io's")
-        raise ConfigError(f"{label}: this TensorFlow has no filesystem for {scheme}:// "
+        raise ConfigError(f"{where}: this TensorFlow has no filesystem for {scheme}:// "
                           f"(expected a local path, gs://, or a scheme whose plug-in is "
                           f"installed; {missing})") from None
 
@@ -163,8 +145,8 @@ def check_writable(url: str, key: str) -> None:
     """
     import tensorflow as tf
 
-    gfile, label = _gfile(), _label(url, key)
-    existed = _exists_with_plugin(url, label)
+    gfile, where = tf_gfile(), label(url, key)
+    existed = exists_with_plugin(url, where)
     try:
         gfile.makedirs(url)
         probe = join(url, f"{PROBE}-{os.getpid()}")
@@ -174,30 +156,24 @@ def check_writable(url: str, key: str) -> None:
         if not existed and gfile.isdir(url) and not gfile.listdir(url):
             gfile.rmtree(url)
     except tf.errors.OpError as exc:
-        raise RunDirError(f"{label}: cannot be written ({_reason(exc)}); expected a folder "
+        raise RunDirError(f"{where}: cannot be written ({reason(exc)}); expected a folder "
                           "this process may create and write") from None
 
 
-def _excluded(rel: str) -> bool:
-    """Files never copied between a working copy and its URL (see the module docstring)."""
-    parts = rel.split("/")
-    return (parts[-1] == LOCK_FILE or any(p.startswith(".tmp-") for p in parts)
-            or "cache" in parts[:-1])
-
-
-def _order(rel: str) -> tuple:
+def upload_order(rel: str) -> tuple:
     """Upload order: a folder's marker files after the rest, metrics.json last of all."""
     return _LAST.get(rel.rsplit("/", 1)[-1], 0), rel
 
 
-def _local_files(root: Path) -> dict[str, tuple[int, int]]:
-    """Relative path -> (size, mtime in ns) of every file under ``root`` to be copied."""
+def local_files(root: Path, skip=lambda rel: False) -> dict[str, tuple[int, int]]:
+    """Relative path -> (size, mtime in ns) of every file under ``root`` (a linked folder
+    as the files it links to) but those ``skip(rel)`` is true for."""
     files = {}
-    for folder, _, names in os.walk(root):
+    for folder, _, names in os.walk(root, followlinks=True):
         for file_name in names:
             path = Path(folder, file_name)
             rel = path.relative_to(root).as_posix()
-            if not _excluded(rel):
+            if not skip(rel):
                 try:
                     stat = path.stat()
                 except FileNotFoundError:  # renamed away meanwhile (a finished write)
@@ -208,33 +184,38 @@ def _local_files(root: Path) -> dict[str, tuple[int, int]]:
 
 def remote_files(url: str) -> list[str]:
     """Relative paths of every file under ``url`` ([] when it does not exist)."""
-    gfile, files = _gfile(), []
+    gfile, files = tf_gfile(), []
     for folder, _, names in gfile.walk(url):
         prefix = folder.rstrip("/")[len(url):].strip("/")
         files += [f"{prefix}/{n}".lstrip("/") for n in names]
     return sorted(files)
 
 
-def _upload(local: Path, url: str) -> None:
-    """Copy one file to ``url`` under a temporary name, then rename it over the target."""
-    gfile = _gfile()
+def upload(local: Path, url: str) -> None:
+    """Copy one file to ``url`` so that a reader sees the old or the new file, never a part:
+    under a temporary name renamed over the target, or (an object store, whose objects
+    appear only when complete) directly."""
+    gfile = tf_gfile()
     folder, file_name = url.rsplit("/", 1)
     gfile.makedirs(folder)
-    tmp = f"{folder}/.tmp-{os.getpid()}-{file_name}"
+    direct = _SCHEME.match(url).group(1) in _WHOLE_OBJECTS
+    tmp = url if direct else f"{folder}/.tmp-{os.getpid()}-{file_name}"
     if file_name == _APPENDED:  # only whole lines: a row may be half written right now
         data = local.read_bytes()
         with gfile.GFile(tmp, "wb") as handle:
             handle.write(data[: data.rfind(b"\n") + 1])
     else:
         gfile.copy(str(local), tmp, overwrite=True)
-    gfile.rename(tmp, url, overwrite=True)
+    if not direct:
+        gfile.rename(tmp, url, overwrite=True)
 
 
-def download(url: str, local: Path) -> list[str]:
-    """Copy every file under ``url`` into the local folder ``local``; their relative paths."""
-    gfile, copied = _gfile(), []
+def download(url: str, local: Path, skip=lambda rel: False) -> list[str]:
+    """Copy every file under ``url`` (but those ``skip(rel)`` is true for) into the local
+    folder ``local``; their relative paths."""
+    gfile, copied = tf_gfile(), []
     for rel in remote_files(url):
-        if _excluded(rel):
+        if skip(rel):
             continue
         target = local / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -260,15 +241,16 @@ def local_folder(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _upload_tree(local: Path, url: str) -> None:
-    """Upload every file under ``local`` to the same relative path under ``url``."""
-    for rel in sorted(_local_files(local), key=_order):
-        _upload(local / rel, join(url, rel))
+def upload_tree(local: Path, url: str, skip=lambda rel: False) -> None:
+    """Upload every file under ``local`` (but those ``skip(rel)`` is true for) to the same
+    relative path under ``url``, in ``upload_order``."""
+    for rel in sorted(local_files(local, skip), key=upload_order):
+        upload(local / rel, join(url, rel))
 
 
 def _version_numbers(base: str) -> list[int]:
     """The integer-named folders under the URL ``base``, lowest first."""
-    gfile = _gfile()
+    gfile = tf_gfile()
     if not gfile.isdir(base):
         return []
     names = (entry.rstrip("/") for entry in gfile.listdir(base))
@@ -287,7 +269,7 @@ def upload_version(local: Path, base: str) -> str:
     target = join(base, str(numbers[-1] + 1 if numbers else 1))
     while exists(target):  # another writer took it meanwhile
         target = join(base, str(int(name(target)) + 1))
-    _upload_tree(local, target)
+    upload_tree(local, target)
     shutil.rmtree(local, ignore_errors=True)
     return target
 
@@ -296,166 +278,12 @@ def upload_folder(local: Path, target: str) -> None:
     """Upload the finished local folder ``local`` to the new URL ``target``, delete it."""
     if exists(target):
         raise RunDirError(f"{target}: exists; refusing to write into it")
-    _upload_tree(local, target)
+    upload_tree(local, target)
     shutil.rmtree(local, ignore_errors=True)
-
-
-class WorkingCopy:
-    """A local folder mirroring a remote run directory: pulled once, pushed repeatedly."""
-
-    def __init__(self, url: str, local: Path):
-        self.url, self.local = url, local
-        self._sent: dict[str, tuple[int, int]] = {}  # what the URL holds, by local stat
-        self._lock = threading.Lock()  # the writer thread and the main thread both push
-
-    def _clear(self) -> None:
-        """Empty the local folder but for its lock file."""
-        for entry in self.local.iterdir():
-            if entry.name != LOCK_FILE:
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-
-    def pull(self) -> None:
-        """Make the local folder a copy of the URL (the lock file stays)."""
-        self._clear()
-        copied = download(self.url, self.local)
-        stats = _local_files(self.local)
-        self._sent = {rel: stats[rel] for rel in copied if rel in stats}
-
-    def push(self) -> None:
-        """Upload what changed since the last push, then remove what the run removed."""
-        gfile = _gfile()
-        with self._lock:
-            now = _local_files(self.local)
-            for rel in sorted((r for r in now if self._sent.get(r) != now[r]), key=_order):
-                _upload(self.local / rel, join(self.url, rel))
-                self._sent[rel] = now[rel]
-            gone = sorted(set(self._sent) - set(now))
-            for rel in gone:
-                with contextlib.suppress(Exception):  # removed already
-                    gfile.remove(join(self.url, rel))
-                del self._sent[rel]
-            emptied = {rel.rsplit("/", 1)[0] for rel in gone if "/" in rel}
-            for folder in sorted(emptied, key=len, reverse=True):
-                remote = join(self.url, folder)
-                if (not (self.local / folder).exists() and gfile.isdir(remote)
-                        and not gfile.listdir(remote)):
-                    gfile.rmtree(remote)
-
-    def move_to(self, target: str) -> None:
-        """Copy the run to the new URL ``target``, then empty it here and at its URL."""
-        _upload_tree(self.local, target)
-        self._clear()
-        self.push()
-
-    def url_of(self, path: str | Path) -> str:
-        """The URL of a path inside the working copy."""
-        rel = Path(path).relative_to(self.local).as_posix()
-        return self.url if rel == "." else join(self.url, rel)
-
-
-_copies: dict[Path, WorkingCopy] = {}  # local root -> its working copy, while in use
-
-
-def cache_root() -> Path:
-    """Where working copies live: $BIGMODEL_REMOTE_CACHE or ~/.cache/bigmodel/remote."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "bigmodel" / "remote")
-
-
-def _copy_of(path: str | Path) -> WorkingCopy | None:
-    """The working copy that holds ``path``, if any."""
-    path = Path(path).resolve()
-    return next((c for root, c in _copies.items() if path == root or root in path.parents),
-                None)
-
-
-def copy_rooted_at(path: str | Path) -> WorkingCopy | None:
-    """The working copy whose local folder is ``path``, if any."""
-    return _copies.get(Path(path).resolve())
-
-
-def sync(path: str | Path) -> None:
-    """Push the working copy that holds ``path`` (nothing for a local run); a failure is
-    logged and retried by the next push, so training goes on."""
-    copy = _copy_of(path)
-    if copy is None:
-        return
-    try:
-        copy.push()
-    except Exception as exc:  # noqa: BLE001 - the final push reports what still fails
-        log.warning("could not copy %s to %s yet (%s); retrying after the next epoch",
-                    copy.local, copy.url, _reason(exc))
-
-
-def shown(path: str | Path) -> str:
-    """A path for messages: inside a working copy, its URL; else the path itself."""
-    copy = _copy_of(path)
-    return copy.url_of(path) if copy is not None else str(path)
-
-
-def _renamed(exc: UserError, copy: WorkingCopy) -> UserError:
-    """The same error with the working copy's path replaced by the URL."""
-    renamed = type(exc)(str(exc).replace(str(copy.local), copy.url))
-    renamed.exit_code = exc.exit_code
-    return renamed
-
-
-@contextlib.contextmanager
-def working_copy(url: str, key: str = "--run-dir") -> Iterator[Path]:
-    """The locked local working copy of the remote run directory ``url`` for the block
-    (see the module docstring); pushed during and after the block."""
-    url = url.rstrip("/")
-    check_writable(url, key)
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
-    local = (cache_root() / digest / (name(url) or "run")).resolve()
-    with keep_lock(local), lock_run_dir(local):
-        copy = WorkingCopy(url, local)
-        copy.pull()
-        _copies[local] = copy
-        try:
-            yield local
-        except UserError as exc:
-            _push_after_failure(copy)
-            raise _renamed(exc, copy) from None
-        except BaseException:
-            _push_after_failure(copy)
-            raise
-        finally:
-            del _copies[local]
-        _final_push(copy)
-    shutil.rmtree(local, ignore_errors=True)
-
-
-def _push_after_failure(copy: WorkingCopy) -> None:
-    """Push what a failed or interrupted command left (its backup); log a failed push."""
-    try:
-        copy.push()
-    except Exception as exc:  # noqa: BLE001 - the command's own error is the one to report
-        log.error("could not copy %s to %s (%s)", copy.local, copy.url, _reason(exc))
-
-
-def _final_push(copy: WorkingCopy) -> None:
-    """The last push of a command that succeeded; a failure keeps the working copy."""
-    try:
-        copy.push()
-    except Exception as exc:  # noqa: BLE001 - any filesystem failure, in one line
-        raise RunDirError(f"{copy.url}: the command finished but its files could not be "
-                          f"copied there ({_reason(exc)}); they are in {copy.local}: copy "
-                          "them before running a command on this run again (that replaces "
-                          "the local copy)") from None
-
-
-@contextlib.contextmanager
-def local_run_dir(path: str | Path, key: str = "--run-dir") -> Iterator[Path]:
-    """A run directory to work in: the working copy of a URL, or the local path itself."""
-    if is_url(path):
-        with working_copy(path, key) as local:
-            yield local
-    else:
-        yield Path(path)
 
 
 def refuse_url(path, key: str, command: str) -> None:
     """A ConfigError for a URL where ``command`` takes only a local path."""
     if is_url(path):
-        raise ConfigError(f"{_label(path, key)}: {command} takes a local path here (remote "
+        raise ConfigError(f"{label(path, key)}: {command} takes a local path here (remote "
                           "URLs work for train --run-dir, --run and export.dir)")

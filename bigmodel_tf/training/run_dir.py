@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from bigmodel_tf import remote
+from bigmodel_tf import remote, remote_run
 from bigmodel_tf.compat import warm_keras_saving
 from bigmodel_tf.config import NOT_RUN_EFFECTS, ExperimentConfig, differences, to_dict
 from bigmodel_tf.errors import RunDirError
@@ -66,13 +66,13 @@ def set_aside(run_dir: Path) -> Path | str | None:
 
     Nothing is deleted: the old run stays next to the new one. Returns the new place of
     the old run, or None when there was nothing to move. A run in use by another process
-    is not moved (run_lock.py). The working copy of a run at a URL (remote.py) moves the
+    is not moved (run_lock.py). The working copy of a run at a URL (remote_run.py) moves the
     remote run aside, copied file by file, and stays where it is, empty.
     """
     if not run_dir.exists() or not any(p.name != LOCK_FILE for p in run_dir.iterdir()):
         return None
     with lock_run_dir(run_dir):
-        copy = remote.copy_rooted_at(run_dir)
+        copy = remote_run.copy_rooted_at(run_dir)
         if copy is None:
             target = _aside_name(run_dir)
             os.rename(run_dir, target)

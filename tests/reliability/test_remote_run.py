@@ -25,16 +25,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bigmodel_tf import remote
+from bigmodel_tf import remote, remote_run
 from bigmodel_tf.cli import main
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import convert_to_tfrecord
 from bigmodel_tf.data.tfrecord_io import read_splits
+from bigmodel_tf.io import publish_dir, staging_dir
 from bigmodel_tf.loading import load_keras_model
 from bigmodel_tf.manifest import verify_folder
 from bigmodel_tf.run_lock import LOCK_FILE
 from bigmodel_tf.training.preemption import StopOnPreemption
-from bigmodel_tf.training.run_dir import resolve_run_dir
+from bigmodel_tf.training.run_dir import resolve_run_dir, set_aside
 
 EXPERIMENT = ["model.name=mlp", "model.width=16", "train.epochs=2", "train.verbose=0",
               "train.histogram_freq=0", "runtime.deterministic=true",
@@ -46,7 +47,7 @@ BACKUP = "checkpoints/backup"
 def urls(tmp_path, monkeypatch):
     """A ram:// folder of this test (ram:// is per process: the tests share it), working
     copies under tmp_path, and tmp_path as the working directory."""
-    monkeypatch.setenv(remote.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(remote_run.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     root = f"ram://{tmp_path.name}"
     yield root
@@ -108,7 +109,7 @@ def test_a_run_at_urls_resumes_after_preemption_from_the_url_and_exports(
     metrics = json.loads(read_text(f"{run}/metrics.json"))
     assert metrics["epochs_run"] == 2 and metrics["export_path"] == f"{models}/digits/1"
     assert not [f for f in remote.remote_files(run) if f.startswith(BACKUP)]  # run finished
-    assert not any((tmp_path / "cache").rglob("*.json"))  # the working copy is gone
+    assert not list((tmp_path / "cache").iterdir())  # the working copy is gone
 
     _, splits = read_splits(local_records)
     x = splits["test"][0][:64]
@@ -157,7 +158,7 @@ def test_a_push_sends_complete_files_and_removes_what_the_run_removed(urls, tmp_
     (local / ".tmp-1-model.keras").write_text("partial")
     (local / "cache").mkdir()
     (local / "cache" / "train.data").write_text("tf.data cache")
-    copy = remote.WorkingCopy(url, local)
+    copy = remote_run.WorkingCopy(url, local)
     copy.push()
     assert remote.remote_files(url) == ["checkpoints/backup/epoch-000001/state.json",
                                         "history.csv"]
@@ -168,6 +169,32 @@ def test_a_push_sends_complete_files_and_removes_what_the_run_removed(urls, tmp_
     assert remote.remote_files(url) == ["history.csv"]
     assert read_text(f"{url}/history.csv").endswith("1,1.2\n")
     assert not tf.io.gfile.exists(f"{url}/checkpoints/backup/epoch-000001")
+
+
+def test_a_published_folder_and_a_run_moved_aside_survive_the_way_through_a_url(
+        tmp_path, monkeypatch):
+    # file:// goes through tf.io.gfile like any URL (ram:// lists run.replaced-* inside run)
+    monkeypatch.setenv(remote_run.CACHE_ENV, str(tmp_path / "cache"))
+    url = f"file://{tmp_path}/bucket/run"
+
+    def publish(local, text):  # as compress writes RUN/compression/ (a link to a version)
+        with staging_dir(local / "compression", "compress") as staged:
+            (staged / "report.md").write_text(text)
+            publish_dir(staged, local / "compression")
+
+    with remote_run.working_copy(url) as local:
+        publish(local, "first")
+        (local / "config.yaml").write_text("seed: 1\n")
+    listed = ["compression/.bigmodel-owner.json", "compression/report.md", "config.yaml"]
+    assert remote.remote_files(url) == listed  # the link's files, no hidden version folder
+    with remote_run.working_copy(url) as local:
+        assert (local / "compression").is_symlink()  # a link again: publish_dir may replace it
+        publish(local, "second")
+    assert read_text(f"{url}/compression/report.md") == "second"
+    with remote_run.working_copy(url) as local:
+        moved = set_aside(local)  # --force-new-run
+    assert moved.startswith(f"{url}.replaced-") and remote.remote_files(moved) == listed
+    assert remote.remote_files(url) == [] and not list((tmp_path / "cache").iterdir())
 
 
 @pytest.mark.parametrize("where", ["--run-dir", "export.dir"])
