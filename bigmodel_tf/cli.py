@@ -203,7 +203,7 @@ def _evaluate(args) -> int:
     from bigmodel_tf.evaluation.run_files import evaluation_config
 
     remote.refuse_url(args.out, "--out", "evaluate")
-    with remote_run.local_run_dir(args.run, "--run") as path:
+    with remote_run.local_run_dir(args.run, "--run", existing=True) as path:
         run = RunDir(path)
         evaluation_config(run.config, args.overrides)  # a wrong --set fails fast
         run.check_finished()
@@ -224,7 +224,7 @@ def _export(args) -> int:
     (``--format onnx``) the run's newest version converted to ONNX."""
     from bigmodel_tf.config import replace, with_changes
 
-    with remote_run.local_run_dir(args.run, "--run", writable=False) as path:
+    with remote_run.local_run_dir(args.run, "--run", writable=False, existing=True) as path:
         run = RunDir(path)
         cfg = replace(run.config, args.overrides)
         if args.format == "saved_model":
@@ -299,7 +299,7 @@ def _compress(args) -> int:
                 f"--set {pair.partition('=')[0]}: compress takes compression.* and export.* "
                 "keys only (the run's model and data are fixed)"
             )
-    with remote_run.local_run_dir(args.run, "--run") as path:
+    with remote_run.local_run_dir(args.run, "--run", existing=True) as path:
         run = RunDir(path)
         cfg = replace(run.config, args.overrides)  # before TensorFlow is imported
         run.check_finished()

@@ -113,31 +113,43 @@ def _load_plugin() -> bool:
     return True
 
 
-def exists_with_plugin(url: str, where: str) -> bool:
+def exists_with_plugin(url: str, key: str) -> bool:
     """``gfile.exists(url)``, importing tensorflow-io for a scheme TensorFlow lacks; a
-    ConfigError naming what is missing when the scheme still has no filesystem."""
+    ConfigError naming ``url`` as given by ``key`` (``label``) and what is missing when the
+    scheme still has no filesystem, a RunDirError when the filesystem fails (no network,
+    no credentials)."""
     import tensorflow as tf
 
     try:
-        return tf_gfile().exists(url)
-    except tf.errors.UnimplementedError:
-        installed = _load_plugin()
-    try:
-        return tf_gfile().exists(url)
-    except tf.errors.UnimplementedError:
-        scheme = _SCHEME.match(url).group(1)
-        missing = (f"tensorflow-io is installed but gives this TensorFlow {tf.__version__} no "
-                   f"{scheme}://: a tensorflow-io release loads only into the TensorFlow "
-                   "versions it was built for" if installed else
-                   "s3:// and hdfs:// need a filesystem plug-in built for this TensorFlow, "
-                   "such as tensorflow-io's")
-        raise ConfigError(f"{where}: this TensorFlow has no filesystem for {scheme}:// "
-                          f"(expected a local path, gs://, or a scheme whose plug-in is "
-                          f"installed; {missing})") from None
+        try:
+            return tf_gfile().exists(url)
+        except tf.errors.UnimplementedError:
+            installed = _load_plugin()
+        try:
+            return tf_gfile().exists(url)
+        except tf.errors.UnimplementedError:
+            raise ConfigError(_no_filesystem(url, key, installed)) from None
+    except tf.errors.OpError as exc:
+        raise RunDirError(f"{label(url, key)}: cannot be read ({reason(exc)})") from None
 
 
-def check_writable(url: str, key: str) -> None:
-    """Raise unless ``url`` has a filesystem here and a file can be written under it.
+def _no_filesystem(url: str, key: str, plugin_installed: bool) -> str:
+    """The message for a scheme without a filesystem: what is missing."""
+    import tensorflow as tf
+
+    scheme = _SCHEME.match(url).group(1)
+    missing = (f"tensorflow-io is installed but gives this TensorFlow {tf.__version__} no "
+               f"{scheme}://: a tensorflow-io release loads only into the TensorFlow "
+               "versions it was built for" if plugin_installed else
+               "s3:// and hdfs:// need a filesystem plug-in built for this TensorFlow, "
+               "such as tensorflow-io's")
+    return (f"{label(url, key)}: this TensorFlow has no filesystem for {scheme}:// (expected "
+            f"a local path, gs://, or a scheme whose plug-in is installed; {missing})")
+
+
+def check_writable(url: str, key: str) -> bool:
+    """Raise unless ``url`` has a filesystem here and a file can be written under it;
+    whether ``url`` existed.
 
     A scheme without a filesystem is a ConfigError naming the plug-in; a folder that
     cannot be created or written is a RunDirError with the filesystem's reason. The probe
@@ -145,8 +157,8 @@ def check_writable(url: str, key: str) -> None:
     """
     import tensorflow as tf
 
-    gfile, where = tf_gfile(), label(url, key)
-    existed = exists_with_plugin(url, where)
+    gfile = tf_gfile()
+    existed = exists_with_plugin(url, key)
     try:
         gfile.makedirs(url)
         probe = join(url, f"{PROBE}-{os.getpid()}")
@@ -156,8 +168,9 @@ def check_writable(url: str, key: str) -> None:
         if not existed and gfile.isdir(url) and not gfile.listdir(url):
             gfile.rmtree(url)
     except tf.errors.OpError as exc:
-        raise RunDirError(f"{where}: cannot be written ({reason(exc)}); expected a folder "
-                          "this process may create and write") from None
+        raise RunDirError(f"{label(url, key)}: cannot be written ({reason(exc)}); expected "
+                          "a folder this process may create and write") from None
+    return existed
 
 
 def upload_order(rel: str) -> tuple:
@@ -269,8 +282,7 @@ def upload_version(local: Path, base: str) -> str:
     target = join(base, str(numbers[-1] + 1 if numbers else 1))
     while exists(target):  # another writer took it meanwhile
         target = join(base, str(int(name(target)) + 1))
-    upload_tree(local, target)
-    shutil.rmtree(local, ignore_errors=True)
+    _upload_new(local, target)
     return target
 
 
@@ -278,7 +290,18 @@ def upload_folder(local: Path, target: str) -> None:
     """Upload the finished local folder ``local`` to the new URL ``target``, delete it."""
     if exists(target):
         raise RunDirError(f"{target}: exists; refusing to write into it")
-    upload_tree(local, target)
+    _upload_new(local, target)
+
+
+def _upload_new(local: Path, target: str) -> None:
+    """Upload ``local`` to the new URL ``target`` and delete it; a failed upload removes
+    what it wrote of ``target`` (which did not exist before)."""
+    try:
+        upload_tree(local, target)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            tf_gfile().rmtree(target)
+        raise
     shutil.rmtree(local, ignore_errors=True)
 
 

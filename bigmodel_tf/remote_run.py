@@ -47,7 +47,8 @@ CACHE_ENV = "BIGMODEL_REMOTE_CACHE"
 def _skipped(rel: str) -> bool:
     """Files never copied between a working copy and its URL (see the module docstring)."""
     parts = rel.split("/")
-    return (parts[-1] == LOCK_FILE or "cache" in parts[:-1]
+    return (parts[-1] == LOCK_FILE or parts[-1].startswith(remote.PROBE)
+            or "cache" in parts[:-1]
             or any(p.startswith(".tmp-") or VERSION_NAME.fullmatch(p) for p in parts))
 
 
@@ -167,15 +168,17 @@ def _pull(copy: WorkingCopy, where: str) -> None:
 
 
 @contextlib.contextmanager
-def working_copy(url: str, key: str = "--run-dir", writable: bool = True) -> Iterator[Path]:
+def working_copy(url: str, key: str = "--run-dir", writable: bool = True,
+                 existing: bool = False) -> Iterator[Path]:
     """The locked local working copy of the remote run directory ``url`` for the block
     (see the module docstring), pushed during and after it. ``writable=False`` (a command
-    that only reads the run) checks only that the URL can be read."""
+    that only reads the run) checks only that the URL exists; ``existing``: a RunDirError
+    unless the run is there."""
     url, where = url.rstrip("/"), remote.label(url.rstrip("/"), key)
-    if writable:
-        remote.check_writable(url, key)
-    else:
-        remote.exists_with_plugin(url, where)
+    found = (remote.check_writable if writable else remote.exists_with_plugin)(url, key)
+    if existing and not found:
+        raise RunDirError(f"{where}: not found (expected a run directory made by "
+                          "`bigmodel train`)")
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
     local = (cache_root() / digest / (remote.name(url) or "run")).resolve()
     with keep_lock(local), lock_run_dir(local):
@@ -216,11 +219,12 @@ def _final_push(copy: WorkingCopy) -> None:
 
 
 @contextlib.contextmanager
-def local_run_dir(path: str | Path, key: str = "--run-dir",
-                  writable: bool = True) -> Iterator[Path]:
-    """A run directory to work in: the working copy of a URL, or the local path itself."""
+def local_run_dir(path: str | Path, key: str = "--run-dir", writable: bool = True,
+                  existing: bool = False) -> Iterator[Path]:
+    """A run directory to work in: the working copy of a URL (working_copy's arguments),
+    or the local path itself."""
     if remote.is_url(path):
-        with working_copy(path, key, writable) as local:
+        with working_copy(path, key, writable, existing) as local:
             yield local
     else:
         yield Path(path)

@@ -219,3 +219,11 @@ def test_a_remote_run_dir_that_cannot_be_written_is_one_line_before_training(
     assert line.startswith(f"bigmodel: error: --run-dir {url}: cannot be written (")
     assert "not a directory" in line.lower()
     assert not (tmp_path / "cache").exists()  # refused before a working copy was made
+
+
+@pytest.mark.parametrize("command", ["evaluate", "export", "compress"])
+def test_a_missing_remote_run_is_one_line(command, urls, capsys):
+    assert main([command, "--run", f"{urls}/nothing"]) == 2
+    assert last_error_line(capsys) == (f"bigmodel: error: --run {urls}/nothing: not found "
+                                       "(expected a run directory made by `bigmodel train`)")
+    assert not tf.io.gfile.exists(f"{urls}/nothing")  # the write probe left nothing
