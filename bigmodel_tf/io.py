@@ -56,8 +56,9 @@ from bigmodel_tf.errors import RunDirError
 OWNER_MARKER = ".bigmodel-owner.json"
 # Another writer may claim the same version between the look-up and the rename; retry then.
 _PUBLISH_ATTEMPTS = 10
-# The name of any version folder or temporary link of publish_dir (group 1: its final).
-VERSION_NAME = re.compile(r"\.(.+)-(\d+)-[0-9a-f]{8}(\.link)?")
+# The names of publish_dir's version folders and temporary links (group 1: the pid).
+_VERSION_NAME = r"\.{}-(\d+)-[0-9a-f]{{8}}(\.link)?"
+VERSION_NAME = re.compile(_VERSION_NAME.format(".+"))  # of any final
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -194,7 +195,7 @@ def restore_published(root: Path) -> list[Path]:
 
 def _version_pattern(final: Path) -> re.Pattern:
     """Names of ``final``'s version folders and temporary links; group 1 is the pid."""
-    return re.compile(rf"\.{re.escape(final.name)}-(\d+)-[0-9a-f]{{8}}(\.link)?")
+    return re.compile(_VERSION_NAME.format(re.escape(final.name)))
 
 
 def _version_of(final: Path) -> Path | None:
