@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
+from bigmodel_tf import remote
 from bigmodel_tf.config import DataConfig, ExperimentConfig, from_dict, keys_with, select, to_dict
 from bigmodel_tf.data import folds, image_dir, salvage, stats, tfrecord_io
 from bigmodel_tf.data.raw import RawData
@@ -160,17 +161,10 @@ def _listing(cfg: ExperimentConfig) -> tuple[_Listing, RawData | None]:
 
 
 def check_filesystem(path: str | None) -> None:
-    """DataError unless TensorFlow has a filesystem for ``path``'s scheme (``s3://`` and
-    ``hdfs://`` need their plug-in installed)."""
-    if not path:
-        return
-    try:
-        tf.io.gfile.exists(path)
-    except tf.errors.UnimplementedError:
-        scheme = path.split("://", 1)[0]
-        raise DataError(f"data.path={path}: TensorFlow has no filesystem for {scheme}:// "
-                        "(install its plug-in, e.g. tensorflow-io for s3:// and hdfs://)"
-                        ) from None
+    """ConfigError unless TensorFlow has a filesystem for a URL's scheme (``s3://`` and
+    ``hdfs://`` need their plug-in), RunDirError when it cannot be reached."""
+    if remote.is_url(path):
+        remote.exists_with_plugin(path, "data.path")
 
 
 @functools.lru_cache(maxsize=4)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from bigmodel_tf.cli import main
 from bigmodel_tf.data import convert_to_tfrecord, load_splits
-from bigmodel_tf.errors import DataError
+from bigmodel_tf.errors import ConfigError
 from tests.pipelines import config_dataset
 
 
@@ -45,8 +45,8 @@ def test_an_image_folder_on_ram_is_listed_split_and_decoded(make_cfg, image_fold
 
 
 def test_a_scheme_without_a_filesystem_is_a_clear_error(make_cfg, capsys):
-    with pytest.raises(DataError, match=r"data.path=nofs://bucket/x: TensorFlow has no "
-                                        r"filesystem for nofs://"):
+    with pytest.raises(ConfigError, match=r"data.path=nofs://bucket/x: this TensorFlow has no "
+                                          r"filesystem for nofs://"):
         load_splits(make_cfg("data.name=tfrecord", "data.path=nofs://bucket/x"))
     assert main(["train", "--set", "data.name=image_dir", "data.path=nofs://bucket/x"]) == 2
     err = capsys.readouterr().err
