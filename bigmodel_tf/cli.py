@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from bigmodel_tf import remote, remote_run
 from bigmodel_tf.config import load_config, run_name
 from bigmodel_tf.errors import ConfigError, RunPreempted, UserError, require_extra
 from bigmodel_tf.finished_run import RunDir
@@ -129,6 +130,9 @@ def _train(args) -> int:
     cfg = load_config(args.config, [*args.overrides, *cv])  # before TensorFlow is imported
     if "onnx" in cfg.export.formats:
         require_extra("onnx", "export.formats=[..., onnx]")  # not after training
+    if remote.is_url(args.run_dir):  # before any data is read (the working copy checks too)
+        remote.check_writable(args.run_dir, "--run-dir")
+    _check_export_dir(cfg)
     from bigmodel_tf.experiments import run
     from bigmodel_tf.training.model_choice import resolve_auto_model
     from bigmodel_tf.training.preemption import handle_sigterm
@@ -136,19 +140,35 @@ def _train(args) -> int:
 
     cfg = resolve_auto_model(cfg)  # the run is named and saved with the concrete model
     run_dir = resolve_run_dir(run_name(cfg), args.run_dir)
-    moved = set_aside(run_dir) if args.force_new_run else None
+    if args.workers is not None or args.cluster:
+        remote.refuse_url(run_dir, "--run-dir", "train --workers and --cluster")
+        if args.force_new_run:
+            _report_moved(run_dir, set_aside(run_dir))
+        return _train_workers(args, [*args.overrides, *cv], run_dir, run_state(cfg, run_dir))
+    # SIGTERM: keep the backup, exit 75 (preemption.py); a URL: a local working copy
+    with handle_sigterm(), remote_run.local_run_dir(run_dir) as local:
+        if args.force_new_run:
+            _report_moved(run_dir, set_aside(local))
+        result = run(cfg, local)
+        verb = "was already finished" if result.already_finished else "finished"
+        lines = [f"run {run_dir} {verb}: {_test_summary(cfg.task.name, result.metrics)}",
+                 *_evaluation_lines(local, cfg.task.name, result.metrics)]
+        if result.export_path:
+            lines.append(f"SavedModel for TF Serving: {result.export_path}")
+    print("\n".join(lines))  # once a run at a URL is copied there
+    return 0
+
+
+def _check_export_dir(cfg) -> None:
+    """An export.dir URL must be writable here before anything is trained."""
+    if cfg.export.enabled and remote.is_url(cfg.export.dir):
+        remote.check_writable(cfg.export.dir, "export.dir")
+
+
+def _report_moved(run_dir, moved) -> None:
+    """Say where --force-new-run moved the previous run (if there was one)."""
     if moved:
         print(f"bigmodel: the previous run in {run_dir} was moved to {moved}", file=sys.stderr)
-    if args.workers is not None or args.cluster:
-        return _train_workers(args, [*args.overrides, *cv], run_dir, run_state(cfg, run_dir))
-    with handle_sigterm():  # SIGTERM: keep the backup, exit 75 (preemption.py)
-        result = run(cfg, run_dir)
-    verb = "was already finished" if result.already_finished else "finished"
-    print(f"run {run_dir} {verb}: {_test_summary(cfg.task.name, result.metrics)}")
-    _print_evaluation(result.run_dir, cfg.task.name, result.metrics)
-    if result.export_path:
-        print(f"SavedModel for TF Serving: {result.export_path}")
-    return 0
 
 
 def _test_summary(task: str, metrics: dict) -> str:
@@ -162,32 +182,40 @@ def _test_summary(task: str, metrics: dict) -> str:
     return f"test {scores}, diagnosis {metrics.get('diagnosis')}"
 
 
-def _print_evaluation(out: Path, task: str, metrics: dict) -> None:
-    """Where the report is, and the cross-validated headline metric when CV ran."""
+def _evaluation_lines(out: Path, task: str, metrics: dict) -> list[str]:
+    """Where the report is, and the cross-validated headline metric when CV ran (named by
+    their URL for a run at a URL)."""
     from bigmodel_tf.tasks import get_task
 
+    lines = []
     if "cv" in metrics:
         name, cv = get_task(task).headline, metrics["cv"]
-        print(f"{cv['folds']}-fold cross-validation: val {name} {cv['mean']['val'][name]:.4f} "
-              f"± {cv['std']['val'][name]:.4f} (table: {out / 'cv.csv'})")
+        lines.append(f"{cv['folds']}-fold cross-validation: val {name} "
+                     f"{cv['mean']['val'][name]:.4f} ± {cv['std']['val'][name]:.4f} "
+                     f"(table: {remote_run.shown(out / 'cv.csv')})")
     if (out / "report.md").exists():
-        print(f"report: {out / 'report.md'}")
+        lines.append(f"report: {remote_run.shown(out / 'report.md')}")
+    return lines
 
 
 def _evaluate(args) -> int:
     """``bigmodel evaluate``: re-evaluate a trained run, on its own data or on new data."""
     from bigmodel_tf.evaluation.run_files import evaluation_config
 
-    run = RunDir(args.run)
-    evaluation_config(run.config, args.overrides)  # a wrong --set fails fast
-    run.check_finished()
-    from bigmodel_tf.experiments.evaluate import evaluate_finished
+    remote.refuse_url(args.out, "--out", "evaluate")
+    with remote_run.local_run_dir(args.run, "--run", existing=True) as path:
+        run = RunDir(path)
+        evaluation_config(run.config, args.overrides)  # a wrong --set fails fast
+        run.check_finished()
+        from bigmodel_tf.experiments.evaluate import evaluate_finished
 
-    with lock_run_dir(run.path):  # it writes into the run (or RUN/evaluations/)
-        out, metrics = evaluate_finished(run, args.overrides,
-                                         Path(args.out) if args.out else None)
-    print(f"evaluated {run.path} into {out}: {_test_summary(run.spec.task, metrics)}")
-    _print_evaluation(out, run.spec.task, metrics)
+        with lock_run_dir(run.path):  # it writes into the run (or RUN/evaluations/)
+            out, metrics = evaluate_finished(run, args.overrides,
+                                             Path(args.out) if args.out else None)
+        lines = [f"evaluated {remote_run.shown(run.path)} into {remote_run.shown(out)}: "
+                 f"{_test_summary(run.spec.task, metrics)}",
+                 *_evaluation_lines(out, run.spec.task, metrics)]
+    print("\n".join(lines))
     return 0
 
 
@@ -196,20 +224,22 @@ def _export(args) -> int:
     (``--format onnx``) the run's newest version converted to ONNX."""
     from bigmodel_tf.config import replace, with_changes
 
-    run = RunDir(args.run)
-    cfg = replace(run.config, args.overrides)
-    if args.format == "saved_model":
-        cfg = with_changes(cfg, {"export.formats": ["saved_model"]})
-    if args.format == "onnx" or "onnx" in cfg.export.formats:
-        require_extra("onnx", "ONNX export")  # before TensorFlow is imported
-    run.check_finished()
-    from bigmodel_tf.export.from_run import convert_run_to_onnx, export_run
+    with remote_run.local_run_dir(args.run, "--run", writable=False, existing=True) as path:
+        run = RunDir(path)
+        cfg = replace(run.config, args.overrides)
+        if args.format == "saved_model":
+            cfg = with_changes(cfg, {"export.formats": ["saved_model"]})
+        if args.format == "onnx" or "onnx" in cfg.export.formats:
+            require_extra("onnx", "ONNX export")  # before TensorFlow is imported
+        run.check_finished()
+        _check_export_dir(with_changes(cfg, {"export.enabled": True}))
+        from bigmodel_tf.export.from_run import convert_run_to_onnx, export_run
 
-    if args.format == "onnx":
-        print(f"ONNX: {convert_run_to_onnx(run, cfg) / 'model.onnx'}")
-        return 0
-    path = export_run(run, cfg)
-    print(f"SavedModel for TF Serving: {path}")
+        if args.format == "onnx":
+            line = f"ONNX: {remote.join(convert_run_to_onnx(run, cfg), 'model.onnx')}"
+        else:
+            line = f"SavedModel for TF Serving: {export_run(run, cfg)}"
+    print(line)
     return 0
 
 
@@ -249,6 +279,7 @@ def _doctor(args) -> int:
 def _benchmark(args) -> int:
     """``bigmodel benchmark``: run the configured suites, write JSON and Markdown."""
     cfg = load_config(args.config, args.overrides)
+    remote.refuse_url(args.run_dir, "--run-dir", "benchmark")
     from bigmodel_tf.benchmarks import run_benchmarks
     from bigmodel_tf.training.model_choice import resolve_auto_model
 
@@ -268,24 +299,27 @@ def _compress(args) -> int:
                 f"--set {pair.partition('=')[0]}: compress takes compression.* and export.* "
                 "keys only (the run's model and data are fixed)"
             )
-    run = RunDir(args.run)
-    cfg = replace(run.config, args.overrides)  # before TensorFlow is imported
-    run.check_finished()
-    from bigmodel_tf.compression import compress
-    from bigmodel_tf.tasks import get_task
+    with remote_run.local_run_dir(args.run, "--run", existing=True) as path:
+        run = RunDir(path)
+        cfg = replace(run.config, args.overrides)  # before TensorFlow is imported
+        run.check_finished()
+        _check_export_dir(cfg)
+        from bigmodel_tf.compression import compress
+        from bigmodel_tf.tasks import get_task
 
-    with lock_run_dir(run.path):  # it writes RUN/compression/
-        result = compress(cfg, run)
-    task = get_task(result.report["task"])
-    for name, entry in result.report["variants"].items():
-        print(f"{name}: {entry['bytes']:,} bytes (gzip {entry['gzip_bytes']:,}), test "
-              f"{task.headline} {entry['test'][task.headline]:.4f}, "
-              f"{entry['latency_ms']:.3f} ms/example, "
-              f"{task.parity_key} {entry['parity'][task.parity_key]:.4f}")
-    print(f"TFLite files and compression.json: {result.tflite_dir}")
-    print(f"report: {result.report_dir / 'report.md'}")
-    if result.pruned_export:
-        print(f"pruned SavedModel for TF Serving: {result.pruned_export}")
+        with lock_run_dir(run.path):  # it writes RUN/compression/
+            result = compress(cfg, run)
+        task = get_task(result.report["task"])
+        lines = [f"{name}: {entry['bytes']:,} bytes (gzip {entry['gzip_bytes']:,}), test "
+                 f"{task.headline} {entry['test'][task.headline]:.4f}, "
+                 f"{entry['latency_ms']:.3f} ms/example, "
+                 f"{task.parity_key} {entry['parity'][task.parity_key]:.4f}"
+                 for name, entry in result.report["variants"].items()]
+        lines += [f"TFLite files and compression.json: {result.tflite_dir}",
+                  f"report: {remote_run.shown(result.report_dir / 'report.md')}"]
+        if result.pruned_export:
+            lines.append(f"pruned SavedModel for TF Serving: {result.pruned_export}")
+    print("\n".join(lines))
     return 0
 
 
@@ -295,6 +329,7 @@ def _tune(args) -> int:
     from bigmodel_tf.tuning.settings import load_tune_config, parse_algorithms, resolve_tune
 
     cfg = resolve_tune(load_tune_config(args.config, args.overrides))  # before TensorFlow
+    remote.refuse_url(args.run_dir, "--run-dir", "tune")
     modes = [name for name, on in (("--lr-finder", args.lr_finder), ("--compare", args.compare),
                                    ("--role", args.role)) if on]
     if len(modes) > 1 or (args.retrain_best and (args.lr_finder or args.compare)):
@@ -354,7 +389,7 @@ def _data(args) -> int:
         return 0
     from bigmodel_tf.data import convert_to_tfrecord
 
-    out = convert_to_tfrecord(cfg, Path(args.out))
+    out = convert_to_tfrecord(cfg, str(args.out))
     print(f"TFRecord shards and spec.json written to {out}")
     return 0
 

@@ -32,7 +32,8 @@ with, so that replacing it loses nothing of the user's.
 
 **Numbered versions** (TF Serving's ``<name>/1/``, ``2/``, ... and compress's TFLite
 versions): a folder written in full under a hidden name is renamed to the next free
-integer by ``publish_version``; an existing version is never touched.
+integer by ``publish_version``; an existing version is never touched. For a base path at a
+URL the folder is written locally and uploaded (bigmodel_tf/remote.py).
 """
 
 from __future__ import annotations
@@ -42,17 +43,22 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bigmodel_tf import remote
 from bigmodel_tf.errors import RunDirError
 
 OWNER_MARKER = ".bigmodel-owner.json"
 # Another writer may claim the same version between the look-up and the rename; retry then.
 _PUBLISH_ATTEMPTS = 10
+# The names of publish_dir's version folders and temporary links (group 1: the pid).
+_VERSION_NAME = r"\.{}-(\d+)-[0-9a-f]{{8}}(\.link)?"
+VERSION_NAME = re.compile(_VERSION_NAME.format(".+"))  # of any final
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -168,9 +174,28 @@ def _files_under(folder: Path) -> list[str]:
                   if not p.is_dir() and p.name != OWNER_MARKER)
 
 
+def restore_published(root: Path) -> list[Path]:
+    """Make each folder under ``root`` that ``publish_dir`` published, but that was copied
+    without its link (a working copy of a run at a URL: object stores have no links), a
+    link to a hidden version folder again, so that ``publish_dir`` may replace it; returns
+    those folders."""
+    restored = []
+    for marker in sorted(root.rglob(OWNER_MARKER)):
+        folder = marker.parent
+        if folder == root or folder.is_symlink() or "files" not in (_marker(folder) or {}):
+            continue
+        version = folder.with_name(f".{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        os.rename(folder, version)
+        link = version.with_name(f"{version.name}.link")
+        os.symlink(version.name, link)
+        os.replace(link, folder)
+        restored.append(folder)
+    return restored
+
+
 def _version_pattern(final: Path) -> re.Pattern:
     """Names of ``final``'s version folders and temporary links; group 1 is the pid."""
-    return re.compile(rf"\.{re.escape(final.name)}-(\d+)-[0-9a-f]{{8}}(\.link)?")
+    return re.compile(_VERSION_NAME.format(re.escape(final.name)))
 
 
 def _version_of(final: Path) -> Path | None:
@@ -320,7 +345,11 @@ def publish_dir(staged: str | Path, final: str | Path) -> None:
 def staging_folder(parent: str | Path) -> Path:
     """A new hidden ``.tmp-<pid>-<random>`` folder in ``parent`` (made if needed), to be
     written in full and then renamed into place. Not mkdtemp: its 0700 mode would survive
-    the rename and hide the folder from a reader running as another user (TF Serving)."""
+    the rename and hide the folder from a reader running as another user (TF Serving).
+    For a URL ``parent`` it is a local temporary folder, uploaded by ``publish_version``
+    or ``publish_folder`` (bigmodel_tf/remote.py)."""
+    if remote.is_url(parent):
+        return Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-"))
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -328,8 +357,11 @@ def staging_folder(parent: str | Path) -> Path:
     return tmp
 
 
-def version_folders(base: str | Path) -> list[Path]:
-    """The integer-named version folders under ``base``, lowest first ([] without ``base``)."""
+def version_folders(base: str | Path) -> list[Path] | list[str]:
+    """The integer-named version folders under ``base``, lowest first ([] without ``base``);
+    URLs for a URL ``base``."""
+    if remote.is_url(base):
+        return remote.version_urls(base)
     base = Path(base)
     if not base.is_dir():
         return []
@@ -337,15 +369,17 @@ def version_folders(base: str | Path) -> list[Path]:
                   key=lambda p: int(p.name))
 
 
-def next_version(base: str | Path) -> int:
-    """The next free version under ``base``: 1, or the highest integer folder name + 1."""
+def next_version(base: Path) -> int:
+    """The next free version under the local folder ``base``: 1, or the highest + 1."""
     versions = version_folders(base)
     return int(versions[-1].name) + 1 if versions else 1
 
 
-def publish_version(tmp: Path, base: Path) -> Path:
+def publish_version(tmp: Path, base: str | Path) -> Path | str:
     """Rename the finished folder ``tmp`` (inside ``base``) to the next free version folder
-    and return that folder."""
+    and return that folder; for a URL ``base``, upload it there (remote.upload_version)."""
+    if remote.is_url(base):
+        return remote.upload_version(tmp, base)
     for _ in range(_PUBLISH_ATTEMPTS):
         target = base / str(next_version(base))
         try:
@@ -355,3 +389,12 @@ def publish_version(tmp: Path, base: Path) -> Path:
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
     raise OSError(f"{base}: no free version folder after {_PUBLISH_ATTEMPTS} attempts")
+
+
+def publish_folder(tmp: Path, target: str | Path) -> None:
+    """Rename the finished folder ``tmp`` to the new ``target`` (an OSError if it exists);
+    for a URL ``target``, upload it there (remote.upload_folder)."""
+    if remote.is_url(target):
+        remote.upload_folder(tmp, target)
+    else:
+        os.rename(tmp, target)

@@ -18,8 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bigmodel_tf"
 
 # Lowest first; a unit may import units of its own layer (without cycles) and below.
 LAYERS = (
-    ("bigmodel_tf", "errors", "io", "run_lock", "tf_startup", "compat", "plugins", "plots",
-     "markdown"),  # base modules
+    ("bigmodel_tf", "errors", "io", "remote", "remote_run", "run_lock", "tf_startup", "compat",
+     "plugins", "plots", "markdown"),  # base modules
     ("config",),
     ("data", "models", "tasks", "tracking"),
     ("manifest", "history", "loading", "finished_run"),  # the run folder, below every stage

@@ -66,7 +66,7 @@ def test_export_exports_the_trained_model(trained, tmp_path):
     cfg, result = trained
     exporting = with_changes(cfg, {"export.enabled": True, "export.dir": str(tmp_path)})
     path = export(exporting, result.run_dir, result.model, result.splits.spec,
-                  result.splits.test.x)
+                  result.splits.test)
     assert (path / "saved_model.pb").is_file() and path.name == "1"
     assert export(cfg, result.run_dir, result.model, result.splits.spec) is None  # disabled
 

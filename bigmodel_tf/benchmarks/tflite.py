@@ -16,16 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
+from bigmodel_tf import remote
 from bigmodel_tf.config import CompressionConfig
 from bigmodel_tf.data import ArraySplit
 from bigmodel_tf.errors import require_extra
 from bigmodel_tf.manifest import verify_folder
 
 
-def run_tflite(folder: Path | None, c: CompressionConfig, test: ArraySplit) -> dict:
+def run_tflite(folder: Path | str | None, c: CompressionConfig, test: ArraySplit) -> dict:
     """Latency, throughput and accuracy on ``test`` of every TFLite variant in ``folder``
-    (a TFLite version of compress; None: there is none), measured now as the compression
-    section says."""
+    (a TFLite version of compress, a local copy of it for a URL; None: there is none),
+    measured now as the compression section says."""
+    if remote.is_url(folder):
+        with remote.local_folder(folder) as local:
+            return {**run_tflite(local, c, test), "tflite_dir": folder}
     if folder is None or not (folder / "compression.json").exists():
         return {"status": "skipped",
                 "reason": f"no compression.json in {folder or 'a TFLite version'}: run "

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bigmodel_tf import remote
 from bigmodel_tf.io import version_folders
 
 
-def tflite_base(export_dir: str | Path, name: str) -> Path:
-    """``<export_dir>/<name>-tflite``: the folder of the TFLite versions of model ``name``."""
-    return Path(export_dir) / f"{name}-tflite"
+def tflite_base(export_dir: str | Path, name: str) -> Path | str:
+    """``<export_dir>/<name>-tflite``: the folder of the TFLite versions of model ``name``
+    (a URL for an ``export_dir`` URL)."""
+    return remote.join(export_dir, f"{name}-tflite")
 
 
-def newest_tflite_dir(export_dir: str | Path, name: str) -> Path | None:
+def newest_tflite_dir(export_dir: str | Path, name: str) -> Path | str | None:
     """The highest TFLite version folder of model ``name`` (None before the first compress)."""
     versions = version_folders(tflite_base(export_dir, name))
     return versions[-1] if versions else None

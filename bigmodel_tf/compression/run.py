@@ -35,6 +35,7 @@ import keras
 import numpy as np
 import tf_keras
 
+from bigmodel_tf import remote_run
 from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.compression.bridge import float32_copy, to_tf_keras
 from bigmodel_tf.compression.finetune import FinetuneInputs
@@ -82,9 +83,9 @@ class CompressResult:
     the report written to compression.json."""
 
     report: dict
-    tflite_dir: Path
+    tflite_dir: Path | str  # a URL for an export.dir URL
     report_dir: Path
-    pruned_export: Path | None = None
+    pruned_export: Path | str | None = None
 
 
 def _outputs(model, x: np.ndarray) -> np.ndarray:
@@ -211,7 +212,7 @@ def compress(cfg: ExperimentConfig, run: RunDir) -> CompressResult:
     tflite_tmp = staging_folder(tflite_versions)
     with _removed_unless_published(tflite_tmp), staging_dir(report_dir, KIND) as report_tmp:
         report = {
-            "run_dir": str(run_dir), "model": cfg.model.name, "data": cfg.data.name,
+            "run_dir": remote_run.shown(run_dir), "model": cfg.model.name, "data": cfg.data.name,
             "task": spec.task, "mixed_precision": cfg.runtime.mixed_precision,
             "config": to_dict(cfg.compression),
             "reference": _reference(base, run_dir, report_tmp, test.x, test.y, spec),

@@ -10,7 +10,8 @@ The folder is built in a staging folder beside it, ``.<name>.partial``, which ho
 ``source.json`` naming the data it is converting. Each shard is written under a temporary
 name and renamed when complete, so an interrupted conversion, run again with the same
 data, keeps the shards it finished and writes the rest; the staging folder is renamed
-into place at the end, so nothing half-written is ever at ``--out``. Reading it back with
+into place at the end (on an object store, file by file with spec.json last), so nothing
+half-written is ever at ``--out``. Reading it back with
 ``data.name=tfrecord data.path=<folder>`` gives the same splits and the same spec.
 """
 
@@ -128,7 +129,21 @@ def convert_to_tfrecord(cfg: ExperimentConfig, out_dir: str) -> str:
     with tf.io.gfile.GFile(f"{staging}/{SPEC_FILE}", "w") as file:
         file.write(json.dumps(meta, indent=2))
     tf.io.gfile.remove(f"{staging}/{_SOURCE_FILE}")
+    _publish(staging, out)
+    return out
+
+
+def _publish(staging: str, out: str) -> None:
+    """Move the finished folder to ``out``: one rename on a local disk; on an object store
+    (no folder renames) file by file, spec.json last, so that a reader never finds a
+    spec.json beside missing shards."""
     if tf.io.gfile.exists(out):
         tf.io.gfile.rmtree(out)  # empty (checked above); rename cannot replace a folder
-    tf.io.gfile.rename(staging, out)
-    return out
+    if "://" not in out:
+        tf.io.gfile.rename(staging, out)
+        return
+    tf.io.gfile.makedirs(out)
+    names = sorted(tf.io.gfile.listdir(staging), key=lambda name: name == SPEC_FILE)
+    for name in names:
+        tf.io.gfile.rename(f"{staging}/{name}", f"{out}/{name}")
+    tf.io.gfile.rmtree(staging)

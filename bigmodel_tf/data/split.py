@@ -29,6 +29,7 @@ class Split(ABC):
     """One split: ``size`` examples, their labels ``y`` and their features as a stream."""
 
     size: int
+    in_memory: bool = False  # the features are held in memory (ArraySplit)
 
     @property
     @abstractmethod
@@ -70,6 +71,7 @@ class ArraySplit(Split):
 
     x: np.ndarray
     labels: np.ndarray
+    in_memory = True
 
     def __post_init__(self):
         x = np.ascontiguousarray(self.x, dtype=np.float32)

@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
+from bigmodel_tf import remote
 from bigmodel_tf.config import DataConfig, ExperimentConfig, from_dict, keys_with, select, to_dict
 from bigmodel_tf.data import folds, image_dir, salvage, stats, tfrecord_io
 from bigmodel_tf.data.raw import RawData
@@ -159,10 +160,18 @@ def _listing(cfg: ExperimentConfig) -> tuple[_Listing, RawData | None]:
     return _Listing(ArraySplit(raw.x, raw.y), raw.task, raw.class_names, cfg.data.name), raw
 
 
+def check_filesystem(path: str | None) -> None:
+    """ConfigError unless TensorFlow has a filesystem for a URL's scheme (``s3://`` and
+    ``hdfs://`` need their plug-in), RunDirError when it cannot be reached."""
+    if remote.is_url(path):
+        remote.exists_with_plugin(path, "data.path")
+
+
 @functools.lru_cache(maxsize=4)
 def _load(key: str) -> Splits:
     """Load and split the data set described by a cache key (see load_splits)."""
     cfg = from_dict(json.loads(key)["config"])
+    check_filesystem(cfg.data.path)
     if cfg.data.name == "tfrecord":
         if cfg.data.skip_corrupt:
             spec, arrays = salvage.read_splits_skipping(cfg.data.path,
@@ -185,6 +194,7 @@ def _load(key: str) -> Splits:
 
 def source_modified(path: str | None) -> int | None:
     """Modification time (ns) of a file/folder source, so a changed source is reloaded."""
+    check_filesystem(path)
     if not path or not tf.io.gfile.exists(path):
         return None
     return tf.io.gfile.stat(path).mtime_nsec

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from bigmodel_tf import remote_run
 from bigmodel_tf.config import config_hash, save_config, to_dict, with_changes
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.evaluation.run_files import evaluation_config
@@ -69,6 +70,6 @@ def evaluate_run(run: RunDir, overrides: list[str], out: Path | None = None,
     if in_place:  # keep the training stage's entries, replace the evaluation's
         metrics = {**{k: v for k, v in previous.items() if k not in EVALUATION_KEYS}, **result}
     else:
-        metrics = {**result, "evaluated_run": str(run.path)}
+        metrics = {**result, "evaluated_run": remote_run.shown(run.path)}
     write_json(out_dir / "metrics.json", metrics)
     return out_dir, metrics

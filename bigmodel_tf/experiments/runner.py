@@ -34,6 +34,7 @@ from typing import Any
 import keras
 import yaml
 
+from bigmodel_tf import remote
 from bigmodel_tf.config import ExperimentConfig, differences, to_dict, with_changes
 from bigmodel_tf.evaluation.stage import evaluate
 from bigmodel_tf.evaluation.subruns import SubRuns
@@ -65,7 +66,7 @@ class RunResult:
     run_dir: Path
     metrics: dict
     model: keras.Model | None = None
-    export_path: Path | None = None
+    export_path: Path | str | None = None  # a URL for an export.dir URL
     resumed: bool = False
     already_finished: bool = False
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -79,11 +80,12 @@ def _finished(run_dir: Path) -> RunResult:
     return RunResult(run_dir, run.metrics, already_finished=True)
 
 
-def _export_tags(export_path: Path | None) -> dict[str, str]:
+def _export_tags(export_path: Path | str | None) -> dict[str, str]:
     """The tracker's tags of the exported SavedModel version (none without an export)."""
     if export_path is None:
         return {}
-    return {"bigmodel.export_version": export_path.name, "bigmodel.export_path": str(export_path)}
+    return {"bigmodel.export_version": remote.name(export_path),
+            "bigmodel.export_path": str(export_path)}
 
 
 def run(cfg: ExperimentConfig, run_dir: Path, tracking_parent: str | None = None) -> RunResult:

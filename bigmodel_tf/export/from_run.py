@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bigmodel_tf import remote
 from bigmodel_tf.config import ExperimentConfig, config_hash, export_name, with_changes
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.data.columns import signature_inputs
@@ -24,7 +25,7 @@ from bigmodel_tf.io import version_folders
 from bigmodel_tf.manifest import read_manifest, verify_folder
 
 
-def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
+def export_run(run: RunDir, cfg: ExperimentConfig) -> Path | str:
     """Export a checked run's model to ``<export.dir>/<export.name>/<next version>``."""
     model = run.load_verified_model()
     splits = load_splits(cfg)
@@ -33,24 +34,26 @@ def export_run(run: RunDir, cfg: ExperimentConfig) -> Path:
                   splits.test)
 
 
-def _newest_version_of(base: Path, run_hash: str) -> Path:
-    """The highest version under ``base`` whose manifest carries ``run_hash``, verified."""
+def _newest_version_of(base: Path | str, run_hash: str) -> Path | str:
+    """The highest version under ``base`` whose manifest carries ``run_hash``, verified (a
+    version at a URL in a local copy)."""
     for version in reversed(version_folders(base)):
-        try:
-            ours = read_manifest(version).get("config_hash") == run_hash
-        except ArtifactError:  # not written by bigmodel export
-            continue
-        if ours:
-            verify_folder(version)
-            return version
+        with remote.local_folder(version) as folder:
+            try:
+                ours = read_manifest(folder).get("config_hash") == run_hash
+            except ArtifactError:  # not written by bigmodel export
+                continue
+            if ours:
+                verify_folder(folder)
+                return version
     raise RunDirError(f"{base}: no SavedModel version exported from this run (config hash "
                       f"{run_hash}); run `bigmodel export --run RUN_DIR` first")
 
 
-def convert_run_to_onnx(run: RunDir, cfg: ExperimentConfig) -> Path:
+def convert_run_to_onnx(run: RunDir, cfg: ExperimentConfig) -> Path | str:
     """Convert the newest SavedModel version exported from ``run`` to ONNX, checked on the
     test split; returns the ONNX folder."""
-    version = _newest_version_of(Path(cfg.export.dir) / export_name(cfg), config_hash(cfg))
+    version = _newest_version_of(remote.join(cfg.export.dir, export_name(cfg)), config_hash(cfg))
     splits = load_splits(cfg)
     run.check_data(cfg.data, splits.spec)
     examples = splits.test.head(PARITY_EXAMPLES)[0]

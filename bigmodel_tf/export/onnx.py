@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -35,9 +34,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from bigmodel_tf import remote
 from bigmodel_tf.errors import ExportError, RunDirError, require_extra
 from bigmodel_tf.export.client import SIGNATURE_NAME
-from bigmodel_tf.io import staging_folder, write_json
+from bigmodel_tf.io import publish_folder, staging_folder, write_json
 from bigmodel_tf.manifest import write_manifest
 
 log = logging.getLogger("bigmodel_tf.export")
@@ -51,9 +51,11 @@ MAX_ABS_DIFF = 1e-4
 MIN_MATCH = 0.99
 
 
-def onnx_base(version_dir: Path) -> Path:
-    """``<export_dir>/<name>-onnx`` for the version ``<export_dir>/<name>/<version>``."""
-    return version_dir.parent.with_name(f"{version_dir.parent.name}-onnx")
+def onnx_base(version_dir: str | Path) -> str | Path:
+    """``<export_dir>/<name>-onnx`` for the version ``<export_dir>/<name>/<version>`` (a URL
+    for a URL)."""
+    models = remote.parent(version_dir)
+    return remote.join(remote.parent(models), f"{remote.name(models)}-onnx")
 
 
 @contextlib.contextmanager
@@ -85,7 +87,7 @@ def _unmapped_ops(model) -> list[str]:
                    if not onnx.defs.has(node.op_type, node.domain)})
 
 
-def convert(version_dir: Path):
+def convert(version_dir: str | Path):
     """The ONNX ModelProto of a SavedModel's ``serving_default`` signature (opset 17).
 
     An op tf2onnx cannot map is an ExportError naming it.
@@ -132,7 +134,7 @@ def _compare(reference: np.ndarray, candidate: np.ndarray) -> dict:
             "within_tolerance": bool(worst <= MAX_ABS_DIFF)}
 
 
-def parity(version_dir: Path, onnx_path: Path, examples) -> dict:
+def parity(version_dir: str | Path, onnx_path: Path, examples) -> dict:
     """Every output of the SavedModel signature and of the ONNX model (onnxruntime, CPU)
     on the same ``examples``: {"examples", "outputs": {name: agreement}, "within_tolerance"}."""
     import onnxruntime
@@ -157,22 +159,24 @@ def summary(result: dict) -> str:
     return f"ONNX parity with the SavedModel on {result['examples']} examples: {', '.join(parts)}"
 
 
-def export_onnx(version_dir: str | Path, examples=None, run_hash: str | None = None) -> Path:
+def export_onnx(version_dir: str | Path, examples=None,
+                run_hash: str | None = None) -> Path | str:
     """Convert a published SavedModel version to ``<name>-onnx/<version>/model.onnx``, check
-    parity on ``examples`` (raw inputs; None: not checked) and return that folder.
+    parity on ``examples`` (raw inputs; None: not checked) and return that folder (a URL
+    beside a version at a URL: written locally, then uploaded; remote.py).
 
     The folder of a version already converted is refused (never overwritten); a missing
     ``[onnx]`` extra or an op tf2onnx cannot map is a one-line UserError, and the SavedModel
     version stays as it is.
     """
     require_extra("onnx", "ONNX export")
-    version_dir = Path(version_dir)
-    target = onnx_base(version_dir) / version_dir.name
-    if target.exists():
-        raise RunDirError(f"{target}: exists (version {version_dir.name} was converted "
-                          "already); export a new SavedModel version to convert again")
+    version_dir = remote.location(version_dir)
+    target = remote.join(onnx_base(version_dir), remote.name(version_dir))
+    if remote.exists(target):
+        raise RunDirError(f"{target}: exists (version {remote.name(version_dir)} was "
+                          "converted already); export a new SavedModel version to convert again")
     model = convert(version_dir)
-    tmp = staging_folder(target.parent)
+    tmp = staging_folder(remote.parent(target))
     try:
         (tmp / MODEL_FILE).write_bytes(model.SerializeToString())
         checked = examples is not None and len(examples)
@@ -182,15 +186,16 @@ def export_onnx(version_dir: str | Path, examples=None, run_hash: str | None = N
             "versions": {dist: metadata.version(dist)
                          for dist in ("tf2onnx", "onnx", "onnxruntime")}})
         write_manifest(tmp, run_hash)
-        os.rename(tmp, target)  # fails if another process published it meanwhile
+        publish_folder(tmp, target)  # fails if another process published it meanwhile
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if result is None:
         log.warning("%s: no examples given, parity with the SavedModel not checked", target)
     elif result["within_tolerance"]:
-        log.info("%s: %s", target / MODEL_FILE, summary(result))
+        log.info("%s: %s", remote.join(target, MODEL_FILE), summary(result))
     else:
-        log.warning("%s disagrees with its SavedModel: %s (see %s)", target / MODEL_FILE,
-                    summary(result), target / METADATA_FILE)
+        log.warning("%s disagrees with its SavedModel: %s (see %s)",
+                    remote.join(target, MODEL_FILE), summary(result),
+                    remote.join(target, METADATA_FILE))
     return target

@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from bigmodel_tf import remote
 from bigmodel_tf.config import ExperimentConfig, config_hash, export_name
 from bigmodel_tf.data.columns import column_encoder, raw_columns, signature_inputs
 from bigmodel_tf.data.spec import DataSpec
@@ -102,8 +103,9 @@ def export_serving_model(
     warmup_inputs: np.ndarray | None = None,
     run_hash: str | None = None,
     decision: dict | None = None,
-) -> Path:
-    """Export ``model`` as version N+1 of ``<export_dir>/<name>`` and return the version path.
+) -> Path | str:
+    """Export ``model`` as version N+1 of ``<export_dir>/<name>`` and return the version path
+    (a URL for an ``export_dir`` URL: written locally, then uploaded; remote.py).
 
     ``warmup_inputs`` (examples as the Keras model takes them, [n, *input_shape]) become
     the warm-up requests (raw rows for a CSV model); with None or no examples, no warm-up
@@ -112,7 +114,7 @@ def export_serving_model(
     ``run_hash`` (the hash of the model's config), the library versions and the serving
     facts (manifest.py, ``serving_facts``).
     """
-    base = Path(export_dir) / name
+    base = remote.join(export_dir, name)
     tmp = staging_folder(base)
     try:
         write_saved_model(model, spec, tmp, decision)
@@ -131,7 +133,7 @@ def export(
     model: keras.Model,
     spec: DataSpec,
     test: Split | None = None,
-) -> Path | None:
+) -> Path | str | None:
     """The export stage: the model trained in ``run_dir`` as a new TF Serving version, as
     ``cfg.export`` says (None when disabled), warmed up on the first examples of ``test``,
     with the decision threshold ``export.threshold`` chooses (the evaluation stage's

@@ -13,15 +13,13 @@ import logging
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from bigmodel_tf.data.split import ArraySplit
-
 log = logging.getLogger("bigmodel_tf.evaluation")
 
 
 def _rows(split, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """(x flattened, y) of a split: all of an in-memory one, at most ``limit`` of the
     first examples of a streamed one (its stored order is already shuffled)."""
-    x, y = split.load() if isinstance(split, ArraySplit) else split.head(limit)
+    x, y = split.load() if split.in_memory else split.head(limit)
     return x.reshape(len(y), -1), y
 
 

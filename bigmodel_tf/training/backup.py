@@ -13,8 +13,10 @@ optimizer, in a fixed order), EarlyStopping's best weights, and ``state.json`` w
 sha256 of each file and the callbacks' state. The epoch end only copies the values to
 host memory (one compiled read); a writer thread then writes the folder under a
 temporary name and renames it into place (checkpoint_io.py), so training does not wait
-for the disk; the two newest snapshots are kept. On restore the newest snapshot whose
-files match their hashes wins; an unusable one is reported and the previous one used.
+for the disk; the two newest snapshots are kept (for a run directory at a URL the writer
+thread then pushes the working copy there: bigmodel_tf/remote_run.py). On restore the newest
+snapshot whose files match their hashes wins; an unusable one is reported and the
+previous one used.
 If none is usable, or there is no backup although history.csv shows finished epochs, the
 run stops with a RunDirError instead of training from scratch. The backup stays after
 fit; ``remove_backup`` deletes it once the run is finished (metrics.json).
@@ -32,6 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from bigmodel_tf import remote_run
 from bigmodel_tf.compat import set_initial_epoch
 from bigmodel_tf.errors import RunDirError
 from bigmodel_tf.manifest import sha256_file
@@ -159,6 +162,7 @@ class RunBackup(keras.callbacks.Callback):
         os.rename(tmp, target)
         for old in self._snapshots()[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
+        remote_run.sync(self.backup_dir)  # a run directory at a URL gets the snapshot now
 
     # --------------------------------------------------------------- restore
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from bigmodel_tf import remote, remote_run
 from bigmodel_tf.compat import warm_keras_saving
 from bigmodel_tf.config import NOT_RUN_EFFECTS, ExperimentConfig, differences, to_dict
 from bigmodel_tf.errors import RunDirError
@@ -28,9 +29,10 @@ RUNS_ROOT = Path("runs")
 WORKERS_DIR = "workers"  # non-chief workers' directories inside a multi-worker run
 
 
-def resolve_run_dir(name: str, run_dir: str | Path | None = None) -> Path:
-    """``--run-dir`` if given, else ``runs/<name>`` (the run's ``config.run_name``)."""
-    return Path(run_dir) if run_dir else RUNS_ROOT / name
+def resolve_run_dir(name: str, run_dir: str | Path | None = None) -> Path | str:
+    """``--run-dir`` if given (a URL stays a string: remote.py), else ``runs/<name>`` (the
+    run's ``config.run_name``)."""
+    return remote.location(run_dir) if run_dir else RUNS_ROOT / name
 
 
 def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
@@ -59,28 +61,35 @@ def run_state(cfg: ExperimentConfig, run_dir: Path) -> str:
     return "finished" if (run_dir / "metrics.json").exists() else "resume"
 
 
-def set_aside(run_dir: Path) -> Path | None:
+def set_aside(run_dir: Path) -> Path | str | None:
     """Move an existing run directory to ``<name>.replaced-<UTC time>`` (--force-new-run).
 
     Nothing is deleted: the old run stays next to the new one. Returns the new place of
     the old run, or None when there was nothing to move. A run in use by another process
-    is not moved (run_lock.py).
+    is not moved (run_lock.py). The working copy of a run at a URL (remote_run.py) moves the
+    remote run aside, copied file by file, and stays where it is, empty.
     """
-    if not run_dir.exists() or not any(run_dir.iterdir()):
+    if not run_dir.exists() or not any(p.name != LOCK_FILE for p in run_dir.iterdir()):
         return None
     with lock_run_dir(run_dir):
-        return _move_aside(run_dir)
+        copy = remote_run.copy_rooted_at(run_dir)
+        if copy is None:
+            target = _aside_name(run_dir)
+            os.rename(run_dir, target)
+        else:
+            target = _aside_name(copy.url)
+            copy.move_to(target)
+        return target
 
 
-def _move_aside(run_dir: Path) -> Path:
-    """Rename ``run_dir`` to a free ``<name>.replaced-<UTC time>[-N]`` and return that."""
+def _aside_name(run_dir: Path | str) -> Path | str:
+    """A free ``<name>.replaced-<UTC time>[-N]`` beside ``run_dir`` (a path or a URL)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}")
-    suffix = 1
-    while target.exists():
+    base = f"{remote.name(run_dir)}.replaced-{stamp}"
+    target, suffix = remote.join(remote.parent(run_dir), base), 1
+    while remote.exists(target):
         suffix += 1
-        target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}-{suffix}")
-    os.rename(run_dir, target)
+        target = remote.join(remote.parent(run_dir), f"{base}-{suffix}")
     return target
 
 

@@ -10,8 +10,8 @@ from sklearn import metrics as skm
 from sklearn.datasets import make_friedman1
 
 from bigmodel_tf.config import load_config
+from bigmodel_tf.data import ArraySplit, Splits
 from bigmodel_tf.data.spec import DataSpec
-from bigmodel_tf.data.splits import SplitArrays, Splits
 from bigmodel_tf.evaluation.data_size import verdict
 from bigmodel_tf.evaluation.diagnosis import diagnose
 from bigmodel_tf.evaluation.stage import evaluate
@@ -33,7 +33,7 @@ def friedman_splits(n: int, seed: int = 0) -> Splits:
     spec = DataSpec("tabular", [x.shape[1]], [], feature_names=[f"x{i}" for i in range(10)],
                     mean=x[parts[0]].mean(0).tolist(), variance=x[parts[0]].var(0).tolist())
     spec.task = "regression"
-    return Splits(spec, *(SplitArrays(x[i], y[i]) for i in parts))
+    return Splits(spec, *(ArraySplit(x[i], y[i]) for i in parts))
 
 
 def test_split_metrics_match_scikit_learn():

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from bigmodel_tf import config
+from bigmodel_tf.data import ArraySplit
 from bigmodel_tf.export import saved_model
 from bigmodel_tf.export.saved_model import (
     export,
@@ -177,10 +178,11 @@ def test_export_stage_entry(tmp_path, image_spec, make_model, make_inputs):
     cfg = config.from_dict({"model": {"name": "cnn"},
                            "export": {"dir": str(tmp_path), "warmup_examples": 3}})
 
-    path = export(cfg, tmp_path / "run", model, image_spec, examples)
+    test = ArraySplit(examples, np.zeros(len(examples), np.int32))
+    path = export(cfg, tmp_path / "run", model, image_spec, test)
 
     assert path == tmp_path / "digits_cnn" / "1"
     assert len(read_warmup_file(path / ASSETS_EXTRA / WARMUP_FILE)) == 3
     disabled = config.replace(cfg, ["export.enabled=false"])
-    assert export(disabled, tmp_path / "run", model, image_spec, examples) is None
+    assert export(disabled, tmp_path / "run", model, image_spec, test) is None
     assert [p.name for p in (tmp_path / "digits_cnn").iterdir()] == ["1"]

@@ -12,6 +12,7 @@ from bigmodel_tf.cli import main
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import load_splits, tfrecord_io
 
+IRIS_RECORDS = tfrecord_io.RecordFormat((4,))  # 4 float features, class ids
 TRAIN = ["model.name=mlp", "train.epochs=1", "export.enabled=false", "train.verbose=0",
          "evaluation.baselines=[]", "evaluation.interpret=false", "train.histogram_freq=0"]
 
@@ -42,8 +43,8 @@ def bad_records(records):
     shard = records / "train-00000-of-00002.tfrecord.gz"
     rewrite_shard(shard, {
         1: b"not a tf.train.Example",
-        2: tfrecord_io._serialize(np.array([1.0, np.nan, 2.0, 3.0], np.float32), 0),
-        3: tfrecord_io._serialize(np.ones(4, np.float32), 7),
+        2: IRIS_RECORDS.serialize(np.array([1.0, np.nan, 2.0, 3.0], np.float32), 0),
+        3: IRIS_RECORDS.serialize(np.ones(4, np.float32), 7),
     })
     return records, shard
 
