@@ -6,7 +6,11 @@ folder `bigmodel data convert` writes from them (``inputs.records_config``) and
 (b) the PNG folder itself, data.name=image_dir. For each, one `bigmodel train` subprocess
 trains the configured model for one epoch at a small batch (so activations do not hide
 what the data costs), with data.cache=none and a sub-run's light settings (no export,
-baselines, interpretation or tracking), and evaluates it as the command does.
+baselines, interpretation or tracking), and evaluates it as the command does. The
+pipeline permutes the train split in blocks of data.shuffle_buffer decoded examples, a
+working set bounded by that setting, not by the data: the children use the smallest
+scale's train split as the buffer, so every scale holds the same block and what the
+ratio shows is what grows with the data itself.
 
 A child's peak RSS is the kernel's high-water mark of its own process image (VmHWM in
 /proc/self/status), which the child prints as it exits. Its rusage would not do:
@@ -28,6 +32,7 @@ from pathlib import Path
 from bigmodel_tf.benchmarks.images import CHANNELS, IMAGE_SIZE, image_dir_config, write_image_folder
 from bigmodel_tf.benchmarks.inputs import records_config
 from bigmodel_tf.config import ExperimentConfig, save_config, with_changes
+from bigmodel_tf.data import tfrecord_io
 from bigmodel_tf.experiments.settings import LIGHT_SETTINGS
 
 BATCH = 32
@@ -74,12 +79,13 @@ def peak_rss(argv: list[str], output: Path) -> dict:
     return {"peak_rss_mib": _mib(int(peak[-1]) * 1024), "seconds": round(seconds, 1)}
 
 
-def train_peak(source: ExperimentConfig, folder: Path) -> dict:
+def train_peak(source: ExperimentConfig, shuffle_buffer: int, folder: Path) -> dict:
     """Peak RSS and seconds of one `bigmodel train` epoch on ``source``'s data, run in
     ``folder`` (its config, output and run directory)."""
     folder.mkdir(parents=True)
     config = folder / "config.yaml"
     save_config(with_changes(source, {**LIGHT_SETTINGS, "data.cache": "none",
+                                      "data.shuffle_buffer": shuffle_buffer,
                                       "data.batch_size": BATCH, "train.epochs": 1}), config)
     return peak_rss(["train", "--config", str(config), "--run-dir", str(folder / "run")],
                     folder / "output.log")
@@ -88,17 +94,17 @@ def train_peak(source: ExperimentConfig, folder: Path) -> dict:
 def run_memory(cfg: ExperimentConfig, run_dir: Path) -> dict:
     """Peak RSS of one training epoch per scale and format; the data are kept under
     run_dir/memory."""
-    work, rows = run_dir / "memory", []
+    work, rows, buffer = run_dir / "memory", [], 0
     with tempfile.TemporaryDirectory(prefix="bigmodel-memory-") as runs:
         for scale in sorted(set(cfg.benchmark.memory_scales)):
             examples = scale * cfg.benchmark.memory_examples
             images = image_dir_config(cfg, write_image_folder(
                 work / f"images-{scale}x", examples, cfg.seed))
-            sources = {"tfrecord": records_config(images, work / f"records-{scale}x"),
-                       "image_dir": images}
+            records = records_config(images, work / f"records-{scale}x")
+            buffer = buffer or tfrecord_io.read_meta(records.data.path)["split_sizes"]["train"]
             row: dict = {"scale": scale, "examples": examples}
-            for name, source in sources.items():
-                measured = train_peak(source, Path(runs) / f"{name}-{scale}x")
+            for name, source in (("tfrecord", records), ("image_dir", images)):
+                measured = train_peak(source, buffer, Path(runs) / f"{name}-{scale}x")
                 row.setdefault("disk_mib", {})[name] = _mib(folder_bytes(source.data.path))
                 row.setdefault("peak_rss_mib", {})[name] = measured["peak_rss_mib"]
                 row.setdefault("train_seconds", {})[name] = measured["seconds"]
@@ -110,6 +116,7 @@ def run_memory(cfg: ExperimentConfig, run_dir: Path) -> dict:
     return {
         "image_shape": [IMAGE_SIZE, IMAGE_SIZE, CHANNELS],
         "batch_size": BATCH,
+        "shuffle_buffer": buffer,
         "model": cfg.model.name,
         "rows": rows,
         "compared": f"{largest['scale']}x / {smallest['scale']}x",

@@ -122,7 +122,8 @@ def _memory(r: dict) -> list[str]:
     rows.append([r["compared"], "", "", "", *pair(r["ratio"], "{:.3f}"), ""])
     shape = "×".join(str(n) for n in r["image_shape"])
     return [f"## Memory (peak RSS of `bigmodel train`, one epoch of {r['model']}, batch "
-            f"{r['batch_size']}, data.cache=none; generated {shape} PNG images)", "",
+            f"{r['batch_size']}, data.cache=none, data.shuffle_buffer={r['shuffle_buffer']}; "
+            f"generated {shape} PNG images)", "",
             *_table(["data", "images", "TFRecords MiB on disk", "PNG folder MiB on disk",
                      "peak RSS MiB, TFRecords", "peak RSS MiB, PNG folder",
                      "seconds, TFRecords / PNG folder"], rows)]

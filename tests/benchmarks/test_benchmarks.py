@@ -140,6 +140,8 @@ def test_memory_and_image_folder_suites_measure_generated_images(tmp_path):
     for key in ("disk_mib", "peak_rss_mib", "train_seconds"):
         assert set(row[key]) == {"tfrecord", "image_dir"} and _positive(row[key]), key
     assert memory["ratio"] == {"tfrecord": 1.0, "image_dir": 1.0}  # one scale: 1x / 1x
+    records = run_dir / "memory" / "records-1x"
+    assert memory["shuffle_buffer"] == tfrecord_io.read_meta(records)["split_sizes"]["train"]
     pngs = sorted((run_dir / "memory" / "images-1x").glob("*/*.png"))
     assert len(pngs) == 150 and len({p.parent.name for p in pngs}) == 10
     folder = run_dir / "image_folder"
