@@ -37,8 +37,10 @@ _FULL_SCALE = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 655
                "I": 65535.0, "F": 1.0}  # wide modes -> the value that becomes 255
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _SHOWN = 3  # examples per kind of unused entry in the warning
-_TF_FORMATS = tf.constant([".png", ".jpg", ".jpeg", ".gif", ".bmp"])  # decoded in the graph
-_LUMA = tf.constant([0.299, 0.587, 0.114])  # PIL's "L" conversion
+# Python values, not tensors: a tensor made at import would start TensorFlow's runtime
+# before runtime.logical_cpus can split the CPU
+_TF_FORMATS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")  # decoded in the graph
+_LUMA = (0.299, 0.587, 0.114)  # PIL's "L" conversion
 
 
 @dataclass
@@ -181,7 +183,7 @@ def _to_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
         if not has_alpha:
             colour = colour * (alpha / 255.0)
         if channels <= 2 and colours == 3:
-            colour = tf.reduce_sum(colour * _LUMA, axis=-1, keepdims=True)
+            colour = tf.reduce_sum(colour * tf.constant(_LUMA), axis=-1, keepdims=True)
         elif channels >= 3 and colours == 1:
             colour = tf.repeat(colour, 3, axis=-1)
         return tf.concat([colour, alpha], -1) if has_alpha else colour
@@ -209,7 +211,8 @@ def decode(path: tf.Tensor, channels: int, height: int, width: int) -> tf.Tensor
         )
 
     extension = tf.strings.lower(tf.strings.regex_replace(path, r"^.*(\.[^./]*)$", r"\1"))
-    image = tf.cond(tf.reduce_any(tf.equal(extension, _TF_FORMATS)), by_tensorflow, by_pil)
+    image = tf.cond(tf.reduce_any(tf.equal(extension, tf.constant(_TF_FORMATS))), by_tensorflow,
+                    by_pil)
     return tf.ensure_shape(image, [height, width, channels])
 
 
@@ -240,7 +243,7 @@ def check_file(path: str, channels: int, height: int, width: int) -> None:
     try:
         decode(tf.constant(path), channels, height, width)
     except tf.errors.OpError as exc:
-        if not path.lower().endswith(tuple(_TF_FORMATS.numpy().astype(str))):
+        if not path.lower().endswith(_TF_FORMATS):
             read_image(path, MODES[channels], height, width)  # PIL's own error names the file
         raise DataError(f"data.path: cannot read image {path} ({op_error_reason(exc)})"
                         ) from None

@@ -9,26 +9,27 @@ ambient strategy for its replicas.
 
 Elements are batches: train yields ``(x, y, sample_weight)``, val and test ``(x, y)``,
 with x raw float32 features (the model normalizes), y int32 class ids (float32 targets for
-regression, spec.task) and sample_weight float32 (class weights; 1 for regression). Order
-of the stages, following measurements (docs/architecture.md: vectorize first, then add
-parallelism; no parallel interleave by default on 2 cores):
+regression, spec.task) and sample_weight float32 (class weights, from the spec's train
+class counts; 1 for regression). Order of the stages, following measurements
+(docs/architecture.md: vectorize first, then add parallelism; no parallel interleave by
+default on 2 cores):
 
-    source -> shard -> batch (blocks for train) -> parse (TFRecords) + class weights
-           -> cache (TFRecords) -> permute blocks into batches (train) -> augment -> prefetch
+    split.batches (blocks for train; FILE shard) -> cache (streamed splits) -> DATA shard
+          -> class weights -> permute blocks into batches (train) -> augment -> prefetch
 
-The source is the in-memory split (``from_tensor_slices``), the resampled train stream
-(imbalance.py), or for data.name=tfrecord the GZIP shards' serialized records, which are
-batched first and then parsed together (``parse_example``) and cached parsed, so later
-epochs neither decompress nor parse. Everything after the first batch works on whole
-batches or blocks (order.py). val/test keep the order of ``splits.val`` / ``.test``.
+Every split reads itself (data/split.py): in-memory arrays are sliced, float TFRecords
+batched first and parsed together (``parse_example``), PNG records and image files
+decoded by a parallel map; streamed splits are cached decoded as ``data.cache`` says, so
+later epochs neither read nor decode. Everything after the first batch works on whole
+batches or blocks (order.py). val/test keep the split's stored order.
 
 Several replicas (``replicas`` sharing fit's global batch, or an input context's
 replicas) get only full batches, so none is ever empty or uneven: the train pass is
 topped up to whole global batches by repeating its first examples (fit's path; the
-multi-worker loop repeats its stream instead), and val/test, read from memory then, are
-padded with zero-weight examples and yield ``(x, y, sample_weight)`` with weight 1 for
-every real example (the distributed test step, custom_loop.py, drops the zero-weight
-rows before the loss and metrics).
+multi-worker loop repeats its stream instead), and val/test are padded with zero-weight
+examples to whole global batches before they are divided between workers, and yield
+``(x, y, sample_weight)`` with weight 1 for every real example (the distributed test
+step, custom_loop.py, drops the zero-weight rows before the loss and metrics).
 """
 
 from __future__ import annotations

@@ -107,3 +107,39 @@ def test_mirrored_strategy_on_logical_cpus_is_bit_identical(tmp_path):
     assert (metrics["strategy"], metrics["replicas"]) == ("MirroredStrategy", 2)
     assert_same_weights(tmp_path / "first", tmp_path / "second")
     assert metrics["test"] == json.loads((tmp_path / "second" / "metrics.json").read_text())["test"]
+
+
+@pytest.fixture(scope="module")
+def streamed_sources(tmp_path_factory) -> dict[str, list[str]]:
+    """--set overrides of two streamed sources: digits as PNG TFRecords, and an image
+    folder (generated PNG files, 4 classes)."""
+    from PIL import Image
+
+    from bigmodel_tf.data import convert_to_tfrecord
+
+    root = tmp_path_factory.mktemp("streamed")
+    records = convert_to_tfrecord(load_config(overrides=["data.shards=3"]), root / "records")
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        (root / "images" / f"class{k}").mkdir(parents=True)
+        for i in range(40):
+            pixels = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / "images" / f"class{k}" / f"{i}.png")
+    return {"tfrecord": ["data.name=tfrecord", f"data.path={records}"],
+            "image_dir": ["data.name=image_dir", f"data.path={root / 'images'}",
+                          "data.image_size=[8,8]"]}
+
+
+@pytest.mark.parametrize("source", ["tfrecord", "image_dir"])
+def test_streamed_batches_depend_on_seed_and_epoch_only(streamed_sources, source):
+    cfg = load_config(overrides=[*streamed_sources[source], "data.batch_size=16",
+                                 "data.cache=none"])
+    first = batch_hashes(cfg, 4)
+    assert len(set(first.values())) == 3
+    assert batch_hashes(cfg, 4, epochs=(2, 0, 1)) == first  # a new dataset, other order
+
+
+@pytest.mark.slow
+def test_two_processes_stream_the_same_batches(streamed_sources):
+    overrides = [*streamed_sources["tfrecord"], "data.batch_size=16", "data.cache=none"]
+    assert hashes_in_new_process(*overrides) == batch_hashes(load_config(overrides=overrides), 5)
