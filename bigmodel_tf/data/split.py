@@ -56,9 +56,10 @@ class Split(ABC):
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """Every feature and label of the split in memory (only for what needs them all)."""
-        xs = [x.numpy() for x, _ in self.batches(4096)]
-        x = np.concatenate(xs) if xs else np.zeros((0, *self._example_shape()), np.float32)
-        return x, self.y
+        parts = [(x.numpy(), y.numpy()) for x, y in self.batches(4096)]
+        if not parts:
+            return np.zeros((0, *self._example_shape()), np.float32), self.y[:0]
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
 
     @abstractmethod
     def _example_shape(self) -> tuple[int, ...]:

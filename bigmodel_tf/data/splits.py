@@ -122,22 +122,25 @@ def _label_stats(listing: _Listing, train: Split) -> dict:
                              zip(listing.class_names, counts, strict=True)}}
 
 
-def _spec(listing: _Listing, parts: list[Split], raw: RawData | None) -> DataSpec:
+def _spec(listing: _Listing, parts: list[Split], raw: RawData | None,
+          statistics: bool) -> DataSpec:
     """The DataSpec of a data set, with statistics of its train split (one streaming pass;
     the val and test splits are read once too when they are streamed, so that a file that
-    cannot be read fails here, before training)."""
-    moments = stats.moments(parts[0])
-    for part in parts[1:]:
+    cannot be read fails here, before training). Without ``statistics`` (only a streamed
+    source can skip them) mean and variance are None and nothing is read."""
+    moments = stats.moments(parts[0]) if statistics else None
+    for part in parts[1:] if statistics else ():
         if isinstance(part, StreamedSplit):
             stats.read_through(part)
     facts = {"kind": "image", "value_range": [0.0, 255.0]} if raw is None else {
         "kind": raw.kind, "feature_names": raw.feature_names, "categories": raw.categories,
         "value_range": raw.value_range}
     return DataSpec(
-        input_shape=list(parts[0].head(0)[0].shape[1:]),
+        input_shape=list(listing.whole.head(0)[0].shape[1:]) if raw is not None else
+        list(listing.whole.example_shape),
         class_names=list(listing.class_names),
-        mean=moments.mean.tolist(),
-        variance=moments.variance.tolist(),
+        mean=moments.mean.tolist() if moments else None,
+        variance=moments.variance.tolist() if moments else None,
         task=listing.task,
         train_examples=parts[0].size,
         **facts,
@@ -168,7 +171,7 @@ def check_filesystem(path: str | None) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(key: str) -> Splits:
+def _load(key: str, statistics: bool = True) -> Splits:
     """Load and split the data set described by a cache key (see load_splits)."""
     cfg = from_dict(json.loads(key)["config"])
     check_filesystem(cfg.data.path)
@@ -181,8 +184,9 @@ def _load(key: str) -> Splits:
         return Splits(spec, **parts)
     listing, raw = _listing(cfg)
     parts = [listing.whole.subset(i) for i in _split_indices(listing, cfg.data, cfg.seed)]
+    statistics = statistics or raw is not None  # in memory: computed without TensorFlow
     with stream_errors(cfg.data):
-        spec = _spec(listing, parts, raw)
+        spec = _spec(listing, parts, raw, statistics)
     log.info(
         "data.name=%s: %d examples of shape %s, %s; train/val/test %s",
         cfg.data.name, listing.whole.size, spec.input_shape,
@@ -213,16 +217,19 @@ def _key(cfg: ExperimentConfig, task: str) -> str:
 _INFERRED: dict[str, str] = {}  # cache key with task.name=auto -> the task it resolved to
 
 
-def load_splits(cfg: ExperimentConfig) -> Splits:
+def load_splits(cfg: ExperimentConfig, statistics: bool = True) -> Splits:
     """Load cfg.data.name, split it stratified and seeded, and fit train-only statistics.
 
     Cached in-process (task.name=auto and the task it resolves to share one entry); each
-    call returns its own copy of the spec, and read-only arrays.
+    call returns its own copy of the spec, and read-only arrays. ``statistics=False``:
+    what is known before a pass over the data (a streamed image folder's spec then has no
+    mean and variance), so that TensorFlow's runtime is not started before the training
+    stage chooses its strategy (logical CPUs and collectives are set up at its start).
     """
     key = auto_key = _key(cfg, "auto")
     if cfg.task.name != "auto" and _INFERRED.get(auto_key) != cfg.task.name:
         key = _key(cfg, cfg.task.name)
-    splits = _load(key)
+    splits = _load(key, statistics)
     if key == auto_key:
         _INFERRED[auto_key] = splits.spec.task
     return dataclasses.replace(splits, spec=copy.deepcopy(splits.spec))

@@ -25,11 +25,21 @@ class Moments:
     variance: np.ndarray
 
 
+def _feature_batches(split: Split):
+    """The split's features batch by batch as NumPy arrays: slices of an in-memory split
+    (no TensorFlow op, so TensorFlow's runtime is not started before the strategy is
+    chosen), tf.data batches of a streamed one."""
+    if split.in_memory:
+        x = split.load()[0]
+        return (x[i:i + _BATCH] for i in range(0, len(x), _BATCH))
+    return (x.numpy() for x, _ in split.batches(_BATCH))
+
+
 def moments(split: Split) -> Moments:
     """The mean and variance of ``split``'s features, read once batch by batch."""
     count, mean, squares, low, high = 0, 0.0, 0.0, np.inf, -np.inf
-    for x, _ in split.batches(_BATCH):
-        flat = x.numpy().reshape(-1, x.shape[-1]).astype(np.float64)
+    for x in _feature_batches(split):
+        flat = x.reshape(-1, x.shape[-1]).astype(np.float64)
         n = len(flat)
         batch_mean = flat.mean(axis=0)
         batch_squares = ((flat - batch_mean) ** 2).sum(axis=0)
@@ -39,7 +49,7 @@ def moments(split: Split) -> Moments:
         squares = squares + batch_squares + delta**2 * (count * n / total)
         count = total
         low, high = np.minimum(low, flat.min(axis=0)), np.maximum(high, flat.max(axis=0))
-    channels = split.head(0)[0].shape[-1]
+    channels = split.head(0)[0].shape[-1] if split.in_memory else split.example_shape[-1]
     if count == 0:
         return Moments(np.zeros(channels), np.ones(channels))
     variance = squares / count
