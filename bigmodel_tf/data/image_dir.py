@@ -173,58 +173,96 @@ def read_image(path: str, mode: str, height: int, width: int) -> np.ndarray:
 def _to_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
     """A decoded [h, w, c] image (c = 1..4, values 0..255) as ``channels`` channels, as PIL
     converts: gray repeated to colour, colour to gray by ITU-R 601-2 luma, transparent
-    pixels laid over black when the result has no alpha, an opaque alpha added."""
-    has_alpha = channels in (2, 4)
+    pixels laid over black when the result has no alpha, an opaque alpha added.
 
-    def convert(source: int) -> tf.Tensor:
-        colours = 1 if source <= 2 else 3
-        colour = image[..., :colours]
-        alpha = image[..., -1:] if source in (2, 4) else tf.fill(tf.shape(image[..., :1]), 255.0)
-        if not has_alpha:
-            colour = colour * (alpha / 255.0)
-        if channels <= 2 and colours == 3:
-            colour = tf.reduce_sum(colour * tf.constant(_LUMA), axis=-1, keepdims=True)
-        elif channels >= 3 and colours == 1:
-            colour = tf.repeat(colour, 3, axis=-1)
-        return tf.concat([colour, alpha], -1) if has_alpha else colour
-
-    return tf.switch_case(tf.shape(image)[-1] - 1, [lambda s=s: convert(s) for s in (1, 2, 3, 4)])
+    An image that has ``channels`` channels already is returned as it is; the others go
+    through elementwise selections on the image padded to 4 channels (one branch, not one
+    per channel count: a parallel map runs this for every file).
+    """
+    count = tf.shape(image)[-1]
+    return tf.cond(tf.equal(count, channels), lambda: image,
+                   lambda: _converted(image, count, channels))
 
 
-def decode(path: tf.Tensor, channels: int, height: int, width: int) -> tf.Tensor:
+def _converted(image: tf.Tensor, count: tf.Tensor, channels: int) -> tf.Tensor:
+    """``_to_channels`` of an image with ``count`` (!= channels) channels."""
+    padded = tf.pad(image, [[0, 0], [0, 0], [0, 4 - count]])
+    gray = count <= 2
+    colour = tf.where(gray, tf.repeat(padded[..., :1], 3, axis=-1), padded[..., :3])
+    alpha = tf.where(tf.equal(count, 2), padded[..., 1:2],
+                     tf.where(tf.equal(count, 4), padded[..., 3:4], 255.0))
+    if channels in (1, 3):  # no alpha: over black
+        colour = colour * (alpha / 255.0)
+    if channels <= 2:
+        colour = tf.where(gray, colour[..., :1],
+                          tf.reduce_sum(colour * tf.constant(_LUMA), axis=-1, keepdims=True))
+    return tf.concat([colour, alpha], -1) if channels in (2, 4) else colour
+
+
+def _resized(image: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """``image`` at [height, width]: unchanged when it has that size already, bilinear with
+    antialiasing when it shrinks (as PIL's BILINEAR filters), plain bilinear when it grows."""
+    size = tf.shape(image)[:2]
+    target = tf.constant([height, width])
+    return tf.cond(
+        tf.reduce_all(tf.equal(size, target)), lambda: image,
+        lambda: tf.cond(tf.reduce_any(size > target),
+                        lambda: tf.image.resize(image, target, antialias=True),
+                        lambda: tf.image.resize(image, target)))
+
+
+def _by_tensorflow(path: tf.Tensor, channels: int, height: int, width: int) -> tf.Tensor:
+    """A file TensorFlow decodes (PNG of 8 or 16 bits, JPEG, GIF's first frame, BMP)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=0, dtype=tf.float32,
+                               expand_animations=False) * 255.0
+    return _resized(_to_channels(image, channels), height, width)
+
+
+def _by_pil(path: tf.Tensor, channels: int, height: int, width: int) -> tf.Tensor:
+    """A file of another format PIL reads (TIFF, WebP, ...): ``read_image`` in a
+    ``numpy_function``."""
+    return tf.numpy_function(
+        lambda p: read_image(np.asarray(p).item().decode(), MODES[channels], height, width),
+        [path], tf.float32)
+
+
+def decode(path: tf.Tensor, in_graph: bool | tf.Tensor, channels: int, height: int,
+           width: int) -> tf.Tensor:
     """One image file as a [height, width, channels] float32 tensor of 0..255 values.
 
-    Formats TensorFlow decodes (PNG of 8 or 16 bits, JPEG, GIF's first frame, BMP) are
-    decoded in the graph, so a parallel map decodes on every core; any other format PIL
-    reads (TIFF, WebP, ...) goes through PIL (``read_image``) in a ``numpy_function``.
+    ``in_graph`` (``decodable``): decoded by TensorFlow in the graph, so a parallel map
+    decodes on every core, or else by PIL. A Python bool picks the decoder once for the
+    whole map; a bool tensor picks it per file (a folder of mixed formats), which costs a
+    branch per file.
     """
-    def by_tensorflow():
-        image = tf.io.decode_image(tf.io.read_file(path), channels=0, dtype=tf.float32,
-                                   expand_animations=False) * 255.0
-        image = _to_channels(image, channels)
-        return tf.image.resize(image, [height, width], method="bilinear", antialias=True)
-
-    def by_pil():
-        return tf.numpy_function(
-            lambda p: read_image(np.asarray(p).item().decode(), MODES[channels], height, width),
-            [path], tf.float32
-        )
-
-    extension = tf.strings.lower(tf.strings.regex_replace(path, r"^.*(\.[^./]*)$", r"\1"))
-    image = tf.cond(tf.reduce_any(tf.equal(extension, tf.constant(_TF_FORMATS))), by_tensorflow,
-                    by_pil)
+    if isinstance(in_graph, bool):
+        image = (_by_tensorflow if in_graph else _by_pil)(path, channels, height, width)
+    else:
+        image = tf.cond(in_graph, lambda: _by_tensorflow(path, channels, height, width),
+                        lambda: _by_pil(path, channels, height, width))
     return tf.ensure_shape(image, [height, width, channels])
 
 
+def decodable(path: str) -> bool:
+    """Whether TensorFlow decodes this file in the graph (by its extension)."""
+    return path.lower().endswith(_TF_FORMATS)
+
+
 def image_reader(channels: int, height: int, width: int):
-    """The ``read(files, parallel, batch)`` of an image-file split (split.StreamedSplit):
-    files decoded by a parallel map, in order, into (x, y) batches."""
+    """The ``read(files, labels, parallel, batch)`` of an image-file split
+    (split.StreamedSplit): files decoded by a parallel map, in order, into (x, y) batches."""
 
     def read(files: list[str], labels, parallel: int | None, batch: int) -> tf.data.Dataset:
-        ds = tf.data.Dataset.from_tensor_slices((list(files), labels))
-        ds = ds.map(lambda p, y: (decode(p, channels, height, width), y),
-                    num_parallel_calls=parallel, deterministic=True)
-        return ds.batch(batch)
+        flags = [decodable(f) for f in files]
+        one_decoder = all(flags) or not any(flags)
+        columns = (list(files), labels) if one_decoder else (list(files), flags, labels)
+
+        def decoded(path, *rest):
+            in_graph = all(flags) if one_decoder else rest[0]
+            return decode(path, in_graph, channels, height, width), rest[-1]
+
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        return ds.map(decoded, num_parallel_calls=parallel, deterministic=True).batch(batch)
 
     return read
 
@@ -241,9 +279,9 @@ def image_files(data_cfg: DataConfig) -> tuple[np.ndarray, np.ndarray, list[str]
 def check_file(path: str, channels: int, height: int, width: int) -> None:
     """Decode one image as training does; DataError naming the file if it cannot be read."""
     try:
-        decode(tf.constant(path), channels, height, width)
+        decode(tf.constant(path), decodable(path), channels, height, width)
     except tf.errors.OpError as exc:
-        if not path.lower().endswith(_TF_FORMATS):
+        if not decodable(path):
             read_image(path, MODES[channels], height, width)  # PIL's own error names the file
         raise DataError(f"data.path: cannot read image {path} ({op_error_reason(exc)})"
                         ) from None
