@@ -1,8 +1,14 @@
-"""Shared test set-up: quiet TensorFlow logs, a fixed seed for every test, and the grouping
-that lets pytest-xdist spread the suite over the cores without building a fixture twice."""
+"""Shared test set-up: quiet TensorFlow logs, a fixed seed for every test, the default
+experiment's run (trained once, used by several test folders), and the grouping that lets
+pytest-xdist spread the suite over the cores without building a fixture twice."""
 
 import os
 import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -19,6 +25,29 @@ def _seed_everything():
     keras.utils.set_random_seed(0)
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+class DefaultRun(NamedTuple):
+    """``python scripts/train.py`` with no arguments, as a user first runs it."""
+
+    cwd: Path  # where it ran: runs/<run>/ and saved_models/digits_cnn/1/ are in it
+    run_dir: Path
+    proc: subprocess.CompletedProcess
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> DefaultRun:
+    """The default experiment (a CNN on digits), trained once per session in a fresh
+    process: tests/training checks the run, tests/compression compresses a copy of it."""
+    cwd = tmp_path_factory.mktemp("default_run")
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "scripts/train.py")],
+                          cwd=cwd, capture_output=True, text=True, timeout=900)
+    seconds = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = (cwd / "runs").iterdir()
+    return DefaultRun(cwd, run_dir, proc, seconds)
 
 
 SHARED_SCOPES = ("module", "package", "session")

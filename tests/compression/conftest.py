@@ -53,12 +53,17 @@ LEAN_TRAINING = ["train.verbose=0", "train.histogram_freq=0", "evaluation.baseli
                  "evaluation.interpret=false", "export.enabled=false"]
 
 
+def compress_run(root: Path, compress: list[str]) -> dict:
+    """Compress root/run through the CLI into root/saved_models; return the report."""
+    run_dir = root / "run"
+    assert main(["compress", "--run", str(run_dir),
+                 "--set", f"export.dir={root / 'saved_models'}", *compress]) == 0
+    return json.loads((run_dir / "compression" / "compression.json").read_text())
+
+
 def train_and_compress(root: Path, train: list[str], compress: list[str]) -> tuple[Path, dict]:
     """Train a run through the CLI, compress it through the CLI; return (run dir, report)."""
-    run_dir, exports = root / "run", root / "saved_models"
+    run_dir = root / "run"
     assert main(["train", "--run-dir", str(run_dir),
-                 "--set", f"export.dir={exports}", *LEAN_TRAINING, *train]) == 0
-    assert main(["compress", "--run", str(run_dir),
-                 "--set", f"export.dir={exports}", *compress]) == 0
-    report = json.loads((run_dir / "compression" / "compression.json").read_text())
-    return run_dir, report
+                 "--set", f"export.dir={root / 'saved_models'}", *LEAN_TRAINING, *train]) == 0
+    return run_dir, compress_run(root, compress)

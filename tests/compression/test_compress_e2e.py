@@ -1,4 +1,4 @@
-"""End-to-end: train the default digits CNN, then `bigmodel compress` with every option.
+"""End-to-end: the default digits CNN's run, then `bigmodel compress` with every option.
 
 Checks the compression figures the README promises on a real run: pruned to 80 % and int8, the
 TFLite file is at least 8x smaller gzipped than the float32 Keras weights file
@@ -7,6 +7,7 @@ pruning within 1 point; every variant loads and runs in LiteRT. Marked slow (CI 
 """
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -17,19 +18,21 @@ from bigmodel_tf.compression import litert_eval
 from bigmodel_tf.config import load_config
 from bigmodel_tf.data import load_splits
 from bigmodel_tf.manifest import verify_folder
-from tests.compression.conftest import train_and_compress
+from tests.compression.conftest import compress_run
 
 pytestmark = pytest.mark.slow
 QUANTIZATIONS = ("float32", "dynamic_range", "float16", "int8")
 
 
 @pytest.fixture(scope="module")
-def cnn(tmp_path_factory):
-    """The default experiment, compressed with pruning, QAT, PQAT and the pruned export."""
+def cnn(tmp_path_factory, default_run):
+    """The default experiment (a copy of the session's run of `python scripts/train.py`,
+    tests/conftest.py), compressed with pruning, QAT, PQAT and the pruned export."""
     root = tmp_path_factory.mktemp("cnn")
-    run_dir, report = train_and_compress(
-        root, [], ["compression.qat=true", "compression.pqat=true",
-                   "compression.export_pruned=true", "compression.latency_runs=50"])
+    run_dir = shutil.copytree(default_run.run_dir, root / "run", symlinks=True)
+    report = compress_run(root, ["compression.qat=true", "compression.pqat=true",
+                                 "compression.export_pruned=true",
+                                 "compression.latency_runs=50"])
     return root, run_dir, report
 
 

@@ -1,4 +1,8 @@
-"""`bigmodel evaluate`: in place, on new data, and the error contract (exit 2, one line)."""
+"""`bigmodel evaluate`: in place, on new data, and the error contract (exit 2, one line).
+
+The first two tests run `bigmodel evaluate` processes (the contract as a shell sees it: exit
+code, stderr without a traceback); the data errors are the same CLI entry called in this
+process (each process would spend most of its time importing TensorFlow)."""
 
 import json
 import subprocess
@@ -22,11 +26,22 @@ def evaluate(*args, cwd):
 def assert_error_contract(proc, *fragments):
     """Exit 2, no traceback, one last line on stderr naming the problem."""
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
+    assert_one_error_line(proc.stderr, *fragments)
+
+
+def assert_one_error_line(stderr: str, *fragments):
+    """No traceback on ``stderr``; its last line is the CLI's error naming ``fragments``."""
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
     assert last.startswith("bigmodel: error: ")
     for fragment in fragments:
         assert fragment in last, last
+
+
+def assert_evaluate_fails(capsys, *args: str, fragments: tuple = ()):
+    """``bigmodel evaluate ARGS`` in this process: exit 2 and one line naming ``fragments``."""
+    assert main(["evaluate", *args]) == 2
+    assert_one_error_line(capsys.readouterr().err, *fragments)
 
 
 def test_missing_or_unreadable_run_directories_fail_fast(tmp_path):
@@ -56,28 +71,28 @@ def test_corrupt_model_and_wrong_keys(digits_run, copy_run, tmp_path):
                           "model.keras: sha256 does not match")
 
 
-def test_data_whose_shape_does_not_match_the_model(digits_run, tmp_path):
-    proc = evaluate("--run", str(digits_run), "--set", "data.name=breast_cancer", cwd=tmp_path)
-    assert_error_contract(proc, "data.name=breast_cancer", "shape [30]",
-                          "the model expects [8, 8, 1]")
+def test_data_whose_shape_does_not_match_the_model(digits_run, capsys):
+    assert_evaluate_fails(capsys, "--run", str(digits_run), "--set", "data.name=breast_cancer",
+                          fragments=("data.name=breast_cancer", "shape [30]",
+                                     "the model expects [8, 8, 1]"))
     assert not (digits_run / "evaluations").exists()
 
 
-def test_csv_whose_columns_do_not_match_the_model(csv_run, tmp_path):
+def test_csv_whose_columns_do_not_match_the_model(csv_run, tmp_path, capsys):
     path = write_wine_csv(tmp_path / "fewer.csv", drop="alcohol")
-    proc = evaluate("--run", str(csv_run), "--set", f"data.path={path}", cwd=tmp_path)
-    assert_error_contract(proc, "features do not match", "missing ['alcohol']")
+    assert_evaluate_fails(capsys, "--run", str(csv_run), "--set", f"data.path={path}",
+                          fragments=("features do not match", "missing ['alcohol']"))
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
-def test_csv_rows_with_non_finite_values_are_an_error(csv_run, tmp_path, bad):
+def test_csv_rows_with_non_finite_values_are_an_error(csv_run, tmp_path, capsys, bad):
     path = write_wine_csv(tmp_path / "new.csv", rows=NEW_ROWS)
     lines = path.read_text().splitlines()
     lines[3] = ",".join([bad, *lines[3].split(",")[1:]])
     path.write_text("\n".join(lines) + "\n")
-    proc = evaluate("--run", str(csv_run), "--set", f"data.path={path}", cwd=tmp_path)
-    assert_error_contract(proc, "column 'alcohol', line 4", repr(bad),
-                          "is NaN" if bad == "nan" else "is infinite")
+    assert_evaluate_fails(capsys, "--run", str(csv_run), "--set", f"data.path={path}",
+                          fragments=("column 'alcohol', line 4", repr(bad),
+                                     "is NaN" if bad == "nan" else "is infinite"))
     assert not (csv_run / "evaluations").exists()
 
 

@@ -31,15 +31,24 @@ def interrupted_then_resumed(tmp_path, fake_train, cfg, interrupt_at=3):
     return run_search(cfg, tmp_path / "search")
 
 
+@pytest.fixture(scope="module")
+def killed_searches(tmp_path_factory) -> tuple[Path, dict]:
+    """Every algorithm's search SIGKILLed in its third trial (kill_probe.py, one interpreter
+    for all of them): (root of the search directories, {algorithm: signal of its end})."""
+    root = tmp_path_factory.mktemp("killed")
+    probe = subprocess.run([sys.executable, "-m", "tests.tuning.kill_probe", str(root), "3",
+                            *ALGORITHMS], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    return root, json.loads(probe.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_a_search_killed_mid_trial_resumes_to_the_uninterrupted_best(tmp_path, fake_train,
-                                                                     algorithm):
-    killed = subprocess.run([sys.executable, "-m", "tests.tuning.kill_probe",
-                             str(tmp_path / "search"), algorithm, "3"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+                                                                     killed_searches, algorithm):
+    root, signals = killed_searches
+    assert signals[algorithm] == signal.SIGKILL, signals
     cfg = algorithm_config(algorithm)
-    result = run_search(cfg, tmp_path / "search")
+    result = run_search(cfg, root / algorithm)
     # Trials 0 and 1 finished before the kill and are not trained again; the killed
     # trial 2 runs once more; every later trial runs once.
     assert fake_train.calls == ["2", "3", "4", "5"]
