@@ -25,7 +25,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from bigmodel_tf.config import ExperimentConfig, keys_with, select, to_dict
-from bigmodel_tf.data.split import ArraySplit, Split
+from bigmodel_tf.data.split import Split
 from bigmodel_tf.data.splits import load_splits
 from bigmodel_tf.data.tfrecord_io import (
     COMPRESSION,
@@ -45,8 +45,8 @@ def _encoding(split: Split, kind: str) -> str:
     """png for an image folder and for in-memory images of whole 0..255 values, else float."""
     if kind != "image":
         return "float"
-    if isinstance(split, ArraySplit):
-        return "png" if png_encodable(split.x) else "float"
+    if split.in_memory:
+        return "png" if png_encodable(split.load()[0]) else "float"
     return "png"  # decoded image files: 0..255, rounded to uint8 when re-encoded
 
 

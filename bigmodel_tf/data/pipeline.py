@@ -44,7 +44,7 @@ from bigmodel_tf.config import DataConfig, ExperimentConfig, with_changes
 from bigmodel_tf.data import order, tfrecord_io
 from bigmodel_tf.data.augment import augmenter
 from bigmodel_tf.data.imbalance import class_weights, resampled_train
-from bigmodel_tf.data.split import Split, StreamedSplit
+from bigmodel_tf.data.split import Split
 from bigmodel_tf.data.splits import Splits, source_modified
 from bigmodel_tf.errors import ConfigError
 
@@ -124,7 +124,7 @@ def memory_cache_bytes(splits: Splits) -> int:
     splits (in-memory splits are not cached again)."""
     per_example = 4 * int(np.prod(splits.spec.input_shape))
     return sum(per_example * part.size for part in (splits.train, splits.val, splits.test)
-               if isinstance(part, StreamedSplit))
+               if not part.in_memory)
 
 
 def _first_examples(source: Split, count: int) -> tf.data.Dataset:
@@ -201,7 +201,7 @@ def build_dataset(
         ds = source.batches(read_batch, parallel, shard)
         # this worker's share of the files holds a number of examples not known up front
         examples = -1 if shard is not None else source.size
-        if isinstance(source, StreamedSplit):  # cached parsed: later epochs neither read
+        if not source.in_memory:  # cached parsed: later epochs neither read
             ds = _cache(ds, data, split, input_context)  # nor decode
         if topped_up and examples > 0 and whole_batches(examples, global_batch) > examples:
             ds = ds.concatenate(_first_examples(

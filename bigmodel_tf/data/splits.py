@@ -130,7 +130,7 @@ def _spec(listing: _Listing, parts: list[Split], raw: RawData | None,
     source can skip them) mean and variance are None and nothing is read."""
     moments = stats.moments(parts[0]) if statistics else None
     for part in parts[1:] if statistics else ():
-        if isinstance(part, StreamedSplit):
+        if not part.in_memory:
             stats.read_through(part)
     facts = {"kind": "image", "value_range": [0.0, 255.0]} if raw is None else {
         "kind": raw.kind, "feature_names": raw.feature_names, "categories": raw.categories,
