@@ -26,9 +26,11 @@ import tensorflow as tf
 
 
 class Split(ABC):
-    """One split: ``size`` examples, their labels ``y`` and their features as a stream."""
+    """One split: ``size`` examples of ``example_shape``, their labels ``y`` and their
+    features as a stream."""
 
     size: int
+    example_shape: tuple[int, ...]
     in_memory: bool = False  # the features are held in memory (ArraySplit)
 
     @property
@@ -50,7 +52,7 @@ class Split(ABC):
         smaller)."""
         count = min(count, self.size)
         if count <= 0:
-            return np.zeros((0, *self._example_shape()), np.float32), self.y[:0]
+            return np.zeros((0, *self.example_shape), np.float32), self.y[:0]
         x, y = next(iter(self.batches(count, parallel=None)))
         return x.numpy(), y.numpy()
 
@@ -58,12 +60,8 @@ class Split(ABC):
         """Every feature and label of the split in memory (only for what needs them all)."""
         parts = [(x.numpy(), y.numpy()) for x, y in self.batches(4096)]
         if not parts:
-            return np.zeros((0, *self._example_shape()), np.float32), self.y[:0]
+            return np.zeros((0, *self.example_shape), np.float32), self.y[:0]
         return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
-
-    @abstractmethod
-    def _example_shape(self) -> tuple[int, ...]:
-        """The shape of one example's features."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +87,11 @@ class ArraySplit(Split):
         return len(self.labels)
 
     @property
+    def example_shape(self) -> tuple[int, ...]:
+        """The shape of one example's features."""
+        return self.x.shape[1:]
+
+    @property
     def y(self) -> np.ndarray:
         """The labels."""
         return self.labels
@@ -108,9 +111,6 @@ class ArraySplit(Split):
     def subset(self, indices: np.ndarray) -> ArraySplit:
         """The examples at ``indices``, in that order."""
         return ArraySplit(self.x[indices], self.labels[indices])
-
-    def _example_shape(self):
-        return self.x.shape[1:]
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,6 +162,3 @@ class StreamedSplit(Split):
         return StreamedSplit(tuple(np.asarray(self.paths, dtype=object)[indices]),
                              self.example_shape, self.read, len(labels), labels,
                              file_per_example=True)
-
-    def _example_shape(self):
-        return self.example_shape

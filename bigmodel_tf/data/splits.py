@@ -136,8 +136,7 @@ def _spec(listing: _Listing, parts: list[Split], raw: RawData | None,
         "kind": raw.kind, "feature_names": raw.feature_names, "categories": raw.categories,
         "value_range": raw.value_range}
     return DataSpec(
-        input_shape=list(listing.whole.head(0)[0].shape[1:]) if raw is not None else
-        list(listing.whole.example_shape),
+        input_shape=list(listing.whole.example_shape),
         class_names=list(listing.class_names),
         mean=moments.mean.tolist() if moments else None,
         variance=moments.variance.tolist() if moments else None,

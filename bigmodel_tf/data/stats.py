@@ -49,7 +49,7 @@ def moments(split: Split) -> Moments:
         squares = squares + batch_squares + delta**2 * (count * n / total)
         count = total
         low, high = np.minimum(low, flat.min(axis=0)), np.maximum(high, flat.max(axis=0))
-    channels = split.head(0)[0].shape[-1] if split.in_memory else split.example_shape[-1]
+    channels = split.example_shape[-1]
     if count == 0:
         return Moments(np.zeros(channels), np.ones(channels))
     variance = squares / count
