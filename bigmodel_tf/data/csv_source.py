@@ -9,30 +9,32 @@ numeric, which marks a CSV spec) and the encoded columns are named ``column=valu
 serving model takes the raw columns and encodes them the same way inside the model
 (``columns``), so a category the file does not hold goes to an out-of-vocabulary slot.
 
-``scan`` checks every cell and lists each bad one by column name and file line (1-based,
-the header is line 1): an empty cell, text in a numeric column, NaN, an infinity, a number
+The file is never held in memory: ``scan`` reads it twice as a stream (csv_stream.py),
+first counting the numbers in each column to type it, then checking every cell and
+collecting the vocabularies and the labels; training then reads the rows of each split
+batch by batch. ``scan`` lists each bad cell by column name and file line (1-based, the
+header is line 1): an empty cell, text in a numeric column, NaN, an infinity, a number
 beyond ±1.8e19 (``raw.FEATURE_LIMIT``: its column's float32 normalization statistics
 would overflow), an empty or NaN label, a row with too few or too many fields. Training
 stops at the first with one line that says how many there are; ``bigmodel data validate``
-lists them all.
+lists them (the first ``MAX_LISTED``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from bigmodel_tf.config import DataConfig
+from bigmodel_tf.data.csv_stream import CsvSplit, Encoding, records
 from bigmodel_tf.data.raw import (
     FEATURE_LIMIT,
     FEATURE_LIMIT_TEXT,
-    RawData,
     encode_labels,
     regression_targets,
 )
@@ -41,6 +43,7 @@ from bigmodel_tf.tasks import describe_labels, infer_task
 
 log = logging.getLogger("bigmodel_tf.data")
 _TEXT = "is text in a numeric column"
+MAX_LISTED = 10_000  # bad cells kept for listing; all of them are counted
 
 
 @dataclass(frozen=True)
@@ -61,55 +64,59 @@ class BadCell:
 
 @dataclass
 class Scan:
-    """A CSV file read and checked: its good rows' cells per column and every bad cell."""
+    """A CSV file read and checked: its column types and vocabularies, the label of every
+    row with the right number of fields, and its bad cells (counted per column)."""
 
-    path: Path
+    path: str
     header: list[str]
     label: str
-    lines: list[int]  # file line of each row with the right number of fields
-    cells: dict[str, list[str]]  # stripped cells of those rows, per column (label included)
     numeric: set[str]  # the numeric feature columns
-    bad: list[BadCell] = field(default_factory=list)
+    rows: int = 0  # rows with the right number of fields
+    categories: dict[str, set[str]] = field(default_factory=dict)
+    label_codes: array = field(default_factory=lambda: array("i"))  # per row: its label's
+    # index in label_values
+    label_values: dict[str, int] = field(default_factory=dict)  # distinct labels, first seen
+    label_counts: Counter = field(default_factory=Counter)  # the usable labels
+    bad: list[BadCell] = field(default_factory=list)  # the first MAX_LISTED
+    bad_counts: Counter = field(default_factory=Counter)  # column (None: rows) -> bad cells
     hints: dict[str, str] = field(default_factory=dict)  # column -> why it is numeric
+
+    def add_bad(self, cell: BadCell) -> None:
+        """Count a bad cell (and keep it, up to MAX_LISTED)."""
+        self.bad_counts[cell.column] += 1
+        if len(self.bad) < MAX_LISTED:
+            self.bad.append(cell)
 
     def error(self) -> DataError:
         """One line: the first bad cell, why its column is numeric, how many there are."""
-        first = self.bad[0]
+        first, total = self.bad[0], sum(self.bad_counts.values())
         hint = f" ({self.hints[first.column]})" if first.column in self.hints else ""
-        more = (f"; {len(self.bad)} bad cells in all (`bigmodel data validate` lists them)"
-                if len(self.bad) > 1 else "")
+        more = (f"; {total} bad cells in all (`bigmodel data validate` lists them)"
+                if total > 1 else "")
         return DataError(f"data.path={self.path}: {first}{hint}{more}")
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and the non-blank data rows, each with its line number in the file."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: drop a spreadsheet's BOM
-    except FileNotFoundError:
-        raise DataError(f"data.path={path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"data.path={path}: cannot be read ({exc.__class__.__name__})") from None
-    reader = csv.reader(io.StringIO(text))
-    try:
-        # The line a row starts on: a quoted field may span lines, line_num is where it ends.
-        records, start = [], 1
-        for row in reader:
-            if any(v.strip() for v in row):
-                records.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        where = f"data.path={path}: line {reader.line_num}"
-        raise DataError(f"{where}: not valid CSV ({exc})") from None
-    if not records:
+def _header(path: str) -> list[str]:
+    """The header row (names stripped) of a file that has data rows."""
+    rows = records(path)
+    first = next(rows, None)
+    if first is None:
         raise DataError(f"data.path={path}: the file is empty (expected a header row)")
-    (_, header), rows = records[0], records[1:]
-    header = [name.strip() for name in header]
+    header = [name.strip() for name in first[1]]
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
         raise DataError(f"data.path={path}: duplicate column name {duplicates[0]!r}")
-    if not rows:
+    if next(rows, None) is None:
         raise DataError(f"data.path={path}: the file has a header but no data rows")
-    return header, rows
+    return header
+
+
+def _data_rows(path: str, width: int):
+    """(line, stripped fields, whether the row has ``width`` fields) of every data row."""
+    rows = records(path)
+    next(rows)
+    for line, row in rows:
+        yield line, [value.strip() for value in row], len(row) == width
 
 
 def _number(text: str) -> float | None:
@@ -120,7 +127,7 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _given_types(data_cfg: DataConfig, path: Path, header: list[str]) -> tuple[set, set]:
+def _given_types(data_cfg: DataConfig, path: str, header: list[str]) -> tuple[set, set]:
     """data.numeric_columns and data.categorical_columns, checked against the header."""
     given = {"data.numeric_columns": data_cfg.numeric_columns or [],
              "data.categorical_columns": data_cfg.categorical_columns or []}
@@ -142,67 +149,81 @@ def _given_types(data_cfg: DataConfig, path: Path, header: list[str]) -> tuple[s
     return numeric, categorical
 
 
-def _numeric_cells(scan: Scan, name: str) -> None:
-    """Record the bad cells of numeric column ``name``."""
-    for line, text in zip(scan.lines, scan.cells[name], strict=True):
-        value = _number(text) if text else None
-        if not text:
-            reason = "empty cell in a numeric column"
-        elif value is None:
-            reason = _TEXT
-        elif math.isnan(value):
-            reason = "is NaN"
-        elif math.isinf(value):
-            reason = "is infinite"
-        elif abs(value) > FEATURE_LIMIT:
-            reason = (f"is beyond {FEATURE_LIMIT_TEXT} (the column's float32 normalization "
-                      "statistics would overflow: rescale the column)")
+
+def _inferred_numeric(path: str, header: list[str], undeclared: list[str],
+                      hints: dict[str, str]) -> set[str]:
+    """The undeclared columns that are numeric: more than half of their non-empty cells are
+    numbers (one pass over the file). A numeric column with text gets a hint saying so."""
+    columns = [header.index(name) for name in undeclared]
+    filled, numbers = Counter(), Counter()
+    for _, row, whole in _data_rows(path, len(header)):
+        if whole:
+            for j in columns:
+                if row[j]:
+                    filled[j] += 1
+                    numbers[j] += _number(row[j]) is not None
+    numeric = set()
+    for name, j in zip(undeclared, columns, strict=True):
+        if 2 * numbers[j] > filled[j]:
+            numeric.add(name)
+            if numbers[j] < filled[j]:
+                hints[name] = (f"{numbers[j]} of {filled[j]} non-empty cells are numbers, so "
+                               "the column is numeric; list it in data.categorical_columns if "
+                               "it is categorical")
+    return numeric
+
+
+def _numeric_problem(text: str) -> str | None:
+    """Why a numeric column's cell cannot be used, or None."""
+    value = _number(text) if text else None
+    if not text:
+        return "empty cell in a numeric column"
+    if value is None:
+        return _TEXT
+    if math.isnan(value):
+        return "is NaN"
+    if math.isinf(value):
+        return "is infinite"
+    if abs(value) > FEATURE_LIMIT:
+        return (f"is beyond {FEATURE_LIMIT_TEXT} (the column's float32 normalization "
+                "statistics would overflow: rescale the column)")
+    return None
+
+
+def _label_problem(text: str) -> str | None:
+    """Why a label cell cannot be used (a NaN label is a missing value, not a class)."""
+    if not text:
+        return "empty label"
+    number = _number(text)
+    if number is not None and math.isnan(number):
+        return "is NaN, a missing label"
+    return None
+
+
+def _check_row(table: Scan, line: int, row: list[str]) -> None:
+    """Check one row's cells; collect its categories and its label."""
+    for name, text in zip(table.header, row, strict=True):
+        if name == table.label:
+            problem = _label_problem(text)
+            code = table.label_values.setdefault(text, len(table.label_values))
+            table.label_codes.append(code)
+            if problem is None:
+                table.label_counts[text] += 1
+        elif name in table.numeric:
+            problem = _numeric_problem(text)
         else:
-            continue
-        scan.bad.append(BadCell(line, name, text, reason))
-
-
-def _infer_numeric(scan: Scan, name: str) -> bool:
-    """Whether undeclared column ``name`` is numeric: more than half its non-empty cells
-    are numbers. A numeric column with text gets a hint saying so."""
-    filled = [text for text in scan.cells[name] if text]
-    numbers = sum(_number(text) is not None for text in filled)
-    if 2 * numbers <= len(filled):
-        return False
-    if numbers < len(filled):
-        scan.hints[name] = (f"{numbers} of {len(filled)} non-empty cells are numbers, so the "
-                            "column is numeric; list it in data.categorical_columns if it is "
-                            "categorical")
-    return True
-
-
-def _check_feature(scan: Scan, name: str, numeric: set[str], categorical: set[str]) -> None:
-    """Type feature column ``name`` (given, else inferred) and record its bad cells."""
-    if name in numeric or (name not in categorical and _infer_numeric(scan, name)):
-        scan.numeric.add(name)
-        _numeric_cells(scan, name)
-        if name in numeric and any(c.reason == _TEXT for c in scan.bad if c.column == name):
-            scan.hints[name] = "the column is listed in data.numeric_columns"
-        return
-    scan.bad += [BadCell(line, name, "", "empty cell in a categorical column")
-                 for line, text in zip(scan.lines, scan.cells[name], strict=True) if not text]
-
-
-def _check_labels(scan: Scan) -> None:
-    """Record empty and NaN labels (a NaN label is a missing value, not a class)."""
-    for line, text in zip(scan.lines, scan.cells[scan.label], strict=True):
-        number = _number(text)
-        if not text:
-            scan.bad.append(BadCell(line, scan.label, text, "empty label"))
-        elif number is not None and math.isnan(number):
-            scan.bad.append(BadCell(line, scan.label, text, "is NaN, a missing label"))
+            problem = None if text else "empty cell in a categorical column"
+            if text:
+                table.categories[name].add(text)
+        if problem:
+            table.add_bad(BadCell(line, name, text, problem))
 
 
 def scan(data_cfg: DataConfig) -> Scan:
-    """Read data.path and check every row and cell; structural problems raise DataError."""
-    path = Path(data_cfg.path)
-    header, rows = _read_rows(path)
-    label = data_cfg.label
+    """Read data.path and check every row and cell (two passes, nothing held but the
+    labels and vocabularies); structural problems raise DataError."""
+    path, label = str(data_cfg.path), data_cfg.label
+    header = _header(path)
     if label not in header:
         raise DataError(
             f"data.label={label!r}: no such column in {path}; "
@@ -211,61 +232,69 @@ def scan(data_cfg: DataConfig) -> Scan:
     if len(header) < 2:
         raise DataError(f"data.path={path}: no feature columns besides the label {label!r}")
     numeric, categorical = _given_types(data_cfg, path, header)
-    good = [(line, row) for line, row in rows if len(row) == len(header)]
-    result = Scan(path, header, label, [line for line, _ in good],
-                  {name: [row[j].strip() for _, row in good] for j, name in enumerate(header)},
-                  numeric=set())
-    result.bad += [BadCell(line, None, "", f"has {len(row)} fields, expected {len(header)}")
-                   for line, row in rows if len(row) != len(header)]
-    for name in header:
-        if name != label:
-            _check_feature(result, name, numeric, categorical)
-    _check_labels(result)
-    result.bad.sort(key=lambda cell: (cell.line, header.index(cell.column)
-                                      if cell.column else -1))
-    return result
+    table = Scan(path, header, label, numeric=set(numeric))
+    undeclared = [n for n in header if n != label and n not in numeric | categorical]
+    table.numeric |= _inferred_numeric(path, header, undeclared, table.hints)
+    table.categories = {n: set() for n in header if n != label and n not in table.numeric}
+    for line, row, whole in _data_rows(path, len(header)):
+        if not whole:
+            table.add_bad(BadCell(line, None, "", f"has {len(row)} fields, expected "
+                                                  f"{len(header)}"))
+            continue
+        table.rows += 1
+        _check_row(table, line, row)
+    for name in numeric:
+        if any(cell.column == name and cell.reason == _TEXT for cell in table.bad):
+            table.hints[name] = "the column is listed in data.numeric_columns"
+    return table
 
 
-def load_csv(data_cfg: DataConfig, seed: int, task_name: str = "auto") -> RawData:
-    """Read data.path as a tabular data set with the label in column data.label: a class,
+@dataclass(frozen=True)
+class CsvData:
+    """A checked CSV file: all its rows as one split, its task, classes and spec facts."""
+
+    whole: CsvSplit
+    task: str
+    class_names: list[str]
+    feature_names: list[str]
+    categories: dict[str, list[str]]
+
+
+def _labels(table: Scan, task_name: str) -> tuple[np.ndarray, list[str], str]:
+    """Every row's label as a class id (or regression target), the class names, the task."""
+    distinct = list(table.label_values)  # code order
+    where = f"data.label={table.label!r} in {table.path}"
+    task = task_name
+    if task == "auto":
+        task = infer_task(distinct)
+        log.info("%s: task.name=auto chose %s (%s)", where, task, describe_labels(distinct))
+    if task == "regression":
+        values, class_names = regression_targets(distinct, where), []
+    else:
+        values, class_names = encode_labels(distinct, where)
+    labels = values[np.frombuffer(table.label_codes, np.int32)]
+    labels.flags.writeable = False
+    return labels, class_names, task
+
+
+def load_csv(data_cfg: DataConfig, task_name: str = "auto") -> CsvData:
+    """Scan data.path as a tabular data set with the label in column data.label: a class,
     or a regression target (``task_name``, or for auto ``tasks.infer_task`` of the labels)."""
     table = scan(data_cfg)
     if table.bad:
         raise table.error()
-    columns, names, categories = [], [], {}
-    for name, column in table.cells.items():  # header order
-        if name == table.label:
-            continue
-        if name in table.numeric:
-            columns.append(np.array([float(v) for v in column], dtype=np.float32)[:, np.newaxis])
-            names.append(name)
-        else:
-            vocabulary = sorted(set(column))
-            one_hot = np.asarray(column)[:, np.newaxis] == np.asarray(vocabulary)[np.newaxis]
-            columns.append(one_hot.astype(np.float32))
-            names.extend(f"{name}={value}" for value in vocabulary)
-            categories[name] = vocabulary
+    categories = {name: sorted(values) for name, values in table.categories.items()}
     if categories:
         log.info("data.path=%s: categorical (one-hot) columns: %s", table.path,
                  ", ".join(f"{k} ({len(v)} values)" for k, v in categories.items()))
-    labels, where = table.cells[table.label], f"data.label={table.label!r} in {table.path}"
-    task = task_name
-    if task == "auto":
-        task = infer_task(labels)
-        log.info("%s: task.name=auto chose %s (%s)", where, task, describe_labels(labels))
-    if task == "regression":
-        y, class_names = regression_targets(labels, where), []
-    else:
-        y, class_names = encode_labels(labels, where)
-    return RawData(
-        x=np.concatenate(columns, axis=1),
-        y=y,
-        kind="tabular",
-        class_names=class_names,
-        feature_names=names,
-        categories=categories,
-        task=task,
-    )
-
-
-LOADERS = {"csv": load_csv}
+    names = []
+    for name in table.header:
+        if name != table.label:
+            names += ([f"{name}={value}" for value in categories[name]]
+                      if name in categories else [name])
+    labels, class_names, task = _labels(table, task_name)
+    encoding = Encoding(table.path, tuple(table.header), table.label,
+                        frozenset(table.numeric),
+                        {k: tuple(v) for k, v in categories.items()})
+    return CsvData(CsvSplit(encoding, np.arange(table.rows), labels), task, class_names,
+                   names, categories)

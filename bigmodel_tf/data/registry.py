@@ -4,7 +4,7 @@ Every source has the signature ``load(data_cfg, seed) -> RawData``: the config's
 section and the run's seed. ``data.name=package.module:function`` names a plug-in source
 with the same signature (bigmodel_tf/plugins.py); its result is checked like a built-in
 one's. ``tfrecord`` is not here: its folders hold data that is already split and is read
-by ``tfrecord_io``, nor ``image_dir``: its images are listed and streamed, never loaded
+by ``tfrecord_io``, nor ``image_dir`` and ``csv``: their files are streamed, never loaded
 whole (see ``splits.load_splits``).
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bigmodel_tf.config import DataConfig
-from bigmodel_tf.data import csv_source, keras_sources, sklearn_sources, synthetic
+from bigmodel_tf.data import keras_sources, sklearn_sources, synthetic
 from bigmodel_tf.data.raw import RawData, check_values
 from bigmodel_tf.errors import ConfigError, DataError
 from bigmodel_tf.plugins import is_plugin_path, load_plugin
@@ -24,7 +24,6 @@ Source = Callable[[DataConfig, int], RawData]
 LOADERS: dict[str, Source] = {
     **sklearn_sources.LOADERS,
     **synthetic.LOADERS,
-    **csv_source.LOADERS,
     **keras_sources.LOADERS,
 }
 
@@ -57,13 +56,9 @@ def check_raw(raw: object, where: str) -> None:
 
 def load_raw(data_cfg: DataConfig, seed: int, task_name: str = "auto") -> RawData:
     """Load data.name in full and check that every feature value is finite and in range,
-    and that its task is ``task_name``'s (a CSV's labels follow ``task_name``; every other
-    source has one task)."""
+    and that its task is ``task_name``'s (every such source has one task)."""
     where = f"data.name={data_cfg.name}"
-    if data_cfg.name == "csv":
-        raw = csv_source.load_csv(data_cfg, seed, task_name)
-    else:
-        raw = _source(data_cfg.name)(data_cfg, seed)
+    raw = _source(data_cfg.name)(data_cfg, seed)
     if is_plugin_path(data_cfg.name):
         check_raw(raw, where)
     if task_name not in ("auto", raw.task):

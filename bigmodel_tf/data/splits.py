@@ -5,8 +5,9 @@ target (so every split covers its whole range).
 
 Nothing but the labels is needed to split: image folders are listed and split by their
 files (no image is decoded to split them), TFRecord folders are split already (their
-spec.json holds the statistics), and the small sources that live in memory (scikit-learn's
-sets, generated data, CSV files) are split as arrays. The normalization statistics come
+spec.json holds the statistics), CSV files are scanned for their labels and split by row
+number (their rows are streamed, csv_stream.py), and the small sources that live in memory
+(scikit-learn's sets, generated data) are split as arrays. The normalization statistics come
 from one streaming pass over the train split (data/stats.py).
 
 ``load_splits`` is called by several stages (training, evaluation, export, tuning), so its
@@ -30,8 +31,7 @@ from sklearn.model_selection import train_test_split
 
 from bigmodel_tf import remote
 from bigmodel_tf.config import DataConfig, ExperimentConfig, from_dict, keys_with, select, to_dict
-from bigmodel_tf.data import folds, image_dir, salvage, stats, tfrecord_io
-from bigmodel_tf.data.raw import RawData
+from bigmodel_tf.data import csv_source, folds, image_dir, salvage, stats, tfrecord_io
 from bigmodel_tf.data.registry import load_raw
 from bigmodel_tf.data.spec import DataSpec
 from bigmodel_tf.data.split import ArraySplit, Split, StreamedSplit
@@ -60,10 +60,11 @@ class _Listing:
     """What a source says about its examples before any feature is read: their labels,
     the task and the class names, and the split holding all of them."""
 
-    whole: ArraySplit | StreamedSplit
+    whole: Split  # an ArraySplit, a StreamedSplit or a CsvSplit
     task: str
     class_names: list[str]
     name: str  # data.name, for messages
+    facts: dict  # the spec's fields that describe the features (kind, names, ...)
 
 def _strata(listing: _Listing) -> np.ndarray | None:
     """What splits are stratified by: the class ids, or the target's quantile bin (None:
@@ -122,8 +123,7 @@ def _label_stats(listing: _Listing, train: Split) -> dict:
                              zip(listing.class_names, counts, strict=True)}}
 
 
-def _spec(listing: _Listing, parts: list[Split], raw: RawData | None,
-          statistics: bool) -> DataSpec:
+def _spec(listing: _Listing, parts: list[Split], statistics: bool) -> DataSpec:
     """The DataSpec of a data set, with statistics of its train split (one streaming pass;
     the val and test splits are read once too when they are streamed, so that a file that
     cannot be read fails here, before training). Without ``statistics`` (only a streamed
@@ -132,9 +132,6 @@ def _spec(listing: _Listing, parts: list[Split], raw: RawData | None,
     for part in parts[1:] if statistics else ():
         if not part.in_memory:
             stats.read_through(part)
-    facts = {"kind": "image", "value_range": [0.0, 255.0]} if raw is None else {
-        "kind": raw.kind, "feature_names": raw.feature_names, "categories": raw.categories,
-        "value_range": raw.value_range}
     return DataSpec(
         input_shape=list(listing.whole.example_shape),
         class_names=list(listing.class_names),
@@ -142,24 +139,33 @@ def _spec(listing: _Listing, parts: list[Split], raw: RawData | None,
         variance=moments.variance.tolist() if moments else None,
         task=listing.task,
         train_examples=parts[0].size,
-        **facts,
+        **listing.facts,
         **_label_stats(listing, parts[0]),
     )
 
 
-def _listing(cfg: ExperimentConfig) -> tuple[_Listing, RawData | None]:
-    """The examples of cfg's source: image files listed (nothing decoded), every other
-    source loaded in memory (returned as RawData too, for its facts)."""
-    if cfg.data.name == "image_dir":
-        paths, labels, names = image_dir.image_files(cfg.data)
-        height, width = cfg.data.image_size
-        shape = (height, width, cfg.data.channels)
-        reader = image_dir.image_reader(cfg.data.channels, height, width)
+def _listing(cfg: ExperimentConfig) -> _Listing:
+    """The examples of cfg's source: image files listed and CSV files scanned (nothing
+    decoded or encoded), every other source loaded in memory."""
+    d, name = cfg.data, cfg.data.name
+    if name == "image_dir":
+        paths, labels, names = image_dir.image_files(d)
+        height, width = d.image_size
+        shape = (height, width, d.channels)
+        reader = image_dir.image_reader(d.channels, height, width)
         whole = StreamedSplit(tuple(paths), shape, reader, len(labels), labels,
                               file_per_example=True)
-        return _Listing(whole, "classification", names, cfg.data.name), None
-    raw = load_raw(cfg.data, cfg.seed, cfg.task.name)
-    return _Listing(ArraySplit(raw.x, raw.y), raw.task, raw.class_names, cfg.data.name), raw
+        return _Listing(whole, "classification", names, name,
+                        {"kind": "image", "value_range": [0.0, 255.0]})
+    if name == "csv":
+        table = csv_source.load_csv(d, cfg.task.name)
+        return _Listing(table.whole, table.task, table.class_names, name,
+                        {"kind": "tabular", "feature_names": table.feature_names,
+                         "categories": table.categories})
+    raw = load_raw(d, cfg.seed, cfg.task.name)
+    return _Listing(ArraySplit(raw.x, raw.y), raw.task, raw.class_names, name,
+                    {"kind": raw.kind, "feature_names": raw.feature_names,
+                     "categories": raw.categories, "value_range": raw.value_range})
 
 
 def check_filesystem(path: str | None) -> None:
@@ -181,11 +187,11 @@ def _load(key: str, statistics: bool = True) -> Splits:
             return Splits(spec, **{s: ArraySplit(*arrays[s]) for s in tfrecord_io.SPLIT_NAMES})
         spec, parts = tfrecord_io.record_splits(cfg.data.path)
         return Splits(spec, **parts)
-    listing, raw = _listing(cfg)
+    listing = _listing(cfg)
     parts = [listing.whole.subset(i) for i in _split_indices(listing, cfg.data, cfg.seed)]
-    statistics = statistics or raw is not None  # in memory: computed without TensorFlow
+    statistics = statistics or listing.whole.in_memory  # computed without TensorFlow
     with stream_errors(cfg.data):
-        spec = _spec(listing, parts, raw, statistics)
+        spec = _spec(listing, parts, statistics)
     log.info(
         "data.name=%s: %d examples of shape %s, %s; train/val/test %s",
         cfg.data.name, listing.whole.size, spec.input_shape,

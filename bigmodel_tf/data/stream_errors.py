@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import tensorflow as tf
 
 from bigmodel_tf.config import DataConfig
-from bigmodel_tf.data import image_dir, salvage, tfrecord_io
+from bigmodel_tf.data import csv_source, image_dir, salvage, tfrecord_io
 from bigmodel_tf.errors import DataError
 
 # What reading or decoding bad data raises (a cardinality check fails with FailedPrecondition,
@@ -52,6 +52,18 @@ def _first_bad_image(data: DataConfig) -> DataError | None:
     return None
 
 
+def _csv_problem(data: DataConfig) -> DataError | None:
+    """What is wrong with a CSV file now (it changed since it was scanned)."""
+    try:
+        table = csv_source.scan(data)
+    except DataError as exc:
+        return exc
+    if table.bad:
+        return table.error()
+    return DataError(f"data.path={data.path}: the file changed while it was read "
+                     f"(it now has {table.rows} data rows); run the command again")
+
+
 @contextlib.contextmanager
 def stream_errors(data: DataConfig) -> Iterator[None]:
     """Turn a TensorFlow error met while streaming ``data`` into a DataError naming the file."""
@@ -59,7 +71,8 @@ def stream_errors(data: DataConfig) -> Iterator[None]:
         yield
     except _DATA_ERRORS:
         scan = {"tfrecord": lambda: _first_bad_shard(data.path),
-                "image_dir": lambda: _first_bad_image(data)}.get(data.name)
+                "image_dir": lambda: _first_bad_image(data),
+                "csv": lambda: _csv_problem(data)}.get(data.name)
         found = scan() if scan else None
         if found is None:
             raise

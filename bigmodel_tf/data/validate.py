@@ -175,7 +175,7 @@ def _csv(report: Report, data: DataConfig) -> None:
     except DataError as exc:
         report.fatal(str(exc))
         return
-    report.summary.append(f"{len(table.lines)} rows, {len(table.header)} columns "
+    report.summary.append(f"{table.rows} rows, {len(table.header)} columns "
                           f"({len(table.numeric)} numeric features)")
     for column in [None, *table.header]:
         cells = [cell for cell in table.bad if cell.column == column]
@@ -183,13 +183,11 @@ def _csv(report: Report, data: DataConfig) -> None:
             continue
         where = f"column {column!r}" if column else "rows"
         hint = f" ({table.hints[column]})" if column in table.hints else ""
-        report.fatal(f"{table.path}: {where}{hint}: {len(cells)} bad cell(s): "
+        report.fatal(f"{table.path}: {where}{hint}: {table.bad_counts[column]} bad cell(s): "
                      f"{_listed([_without_column(cell) for cell in cells])}")
-    missing = {cell.line for cell in table.bad if cell.column == table.label}
-    labels = [text for line, text in zip(table.lines, table.cells[table.label], strict=True)
-              if line not in missing]
-    names = sorted(set(labels))
-    _class_sizes(report, names, [labels.count(n) for n in names], f"data.label in {table.path}")
+    names = sorted(table.label_counts)
+    _class_sizes(report, names, [table.label_counts[n] for n in names],
+                 f"data.label in {table.path}")
 
 
 def _without_column(cell: csv_source.BadCell) -> str:

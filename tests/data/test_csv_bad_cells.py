@@ -135,7 +135,7 @@ def test_values_at_the_limit_normalize_to_finite_float32(make_cfg, write_csv):
     spec = splits.spec
     assert np.all(np.isfinite(np.asarray(spec.variance, np.float32)))
     layer = keras.layers.Normalization(mean=spec.mean, variance=spec.variance)
-    assert np.all(np.isfinite(keras.ops.convert_to_numpy(layer(splits.train.x))))
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(layer(splits.train.load()[0]))))
 
 
 def test_lines_count_like_an_editor_across_quoted_newlines(make_cfg, tmp_path):

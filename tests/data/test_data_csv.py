@@ -28,7 +28,7 @@ def test_csv_string_labels_and_categorical_columns(make_cfg, write_csv):
     assert spec.kind == "tabular" and spec.class_names == ["cat", "dog"]
     assert spec.feature_names == ["age", "color=blue", "color=green", "color=red", "zip"]
     assert spec.categories == {"color": ["blue", "green", "red"]}
-    x = np.concatenate([splits.train.x, splits.val.x, splits.test.x])
+    x = np.concatenate([part.load()[0] for part in (splits.train, splits.val, splits.test)])
     assert x.shape == (30, 5)
     assert np.all(x[:, 1:4].sum(axis=1) == 1)  # exactly one category per row
     assert set(np.unique(x[:, 4])) == {1000.0, 1001.0}  # "01000" inferred numeric
@@ -86,3 +86,34 @@ def test_csv_errors_name_the_problem(make_cfg, write_csv, tmp_path, content, ext
     with pytest.raises(DataError, match=message) as info:
         load_splits(_cfg(make_cfg, path, *extra))
     assert "\n" not in str(info.value)
+
+
+def test_csv_rows_stream_in_batches_equal_to_the_whole_split(make_cfg, write_csv):
+    splits = load_splits(_cfg(make_cfg, write_csv(_rows(40))))
+    x, y = splits.train.load()
+    batches = list(splits.train.batches(7).as_numpy_iterator())
+    assert [len(b[1]) for b in batches[:-1]] == [7] * (len(y) // 7) and len(batches[-1][1])
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x)
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), splits.train.y)
+    assert splits.train.size + splits.val.size + splits.test.size == 40
+
+
+def test_csv_scan_holds_labels_and_vocabularies_not_the_file(make_cfg, tmp_path):
+    """Scanning keeps a few numbers per row (its label and its row number), not its
+    cells: under 32 bytes per row of a file of 82 bytes per row."""
+    import tracemalloc
+
+    from bigmodel_tf.data.csv_source import load_csv
+
+    path = tmp_path / "big.csv"
+    rng = np.random.default_rng(0)
+    with path.open("w") as handle:
+        handle.write(",".join(f"f{i}" for i in range(8)) + ",color,label\n")
+        for i, row in enumerate(rng.normal(size=(30_000, 8)).round(6)):
+            handle.write(",".join(map(str, row)) + f",{COLORS[i % 3]},{i % 4}\n")
+    tracemalloc.start()
+    table = load_csv(_cfg(make_cfg, path, "data.label=label").data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert table.whole.size == 30_000 and table.categories == {"color": sorted(COLORS)}
+    assert path.stat().st_size > 80 * 30_000 and peak < 32 * 30_000

@@ -49,7 +49,7 @@ def test_registry_names_match_the_config_choices():
     from bigmodel_tf.config import DataConfig
 
     names = set(get_args(get_type_hints(DataConfig)["name"]))
-    assert set(LOADERS) == names - {"tfrecord", "image_dir"}  # streamed, not loaded
+    assert set(LOADERS) == names - {"tfrecord", "image_dir", "csv"}  # streamed, not loaded
 
 
 def test_synthetic_class_proportions_are_exact(make_cfg):

@@ -51,3 +51,19 @@ def test_a_scheme_without_a_filesystem_is_a_clear_error(make_cfg, capsys):
     assert main(["train", "--set", "data.name=image_dir", "data.path=nofs://bucket/x"]) == 2
     err = capsys.readouterr().err
     assert "TensorFlow has no filesystem for nofs://" in err and "Traceback" not in err
+
+
+def test_a_csv_on_ram_streams_like_the_local_file(make_cfg, write_csv):
+    rows = [["size", "color", "kind"]] + [[i * 0.5, ["red", "blue"][i % 2], i % 3]
+                                           for i in range(60)]
+    path = write_csv(rows)
+    remote_path = "ram://remote-csv/data.csv"
+    tf.io.gfile.copy(str(path), remote_path, overwrite=True)
+    overrides = ("data.name=csv", "data.label=kind")
+    remote = load_splits(make_cfg(*overrides, f"data.path={remote_path}"))
+    local = load_splits(make_cfg(*overrides, f"data.path={path}"))
+    assert remote.spec == local.spec
+    for split in ("train", "val", "test"):
+        for a, b in zip(getattr(remote, split).load(), getattr(local, split).load(),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)

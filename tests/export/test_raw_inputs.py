@@ -53,9 +53,9 @@ def csv_export(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = build_model(ModelConfig(name="mlp", width=16), splits.spec)
     version = export_serving_model(model, splits.spec, root / "exports", "m",
-                                   splits.test.x[:4], "hash")
+                                   splits.test.head(4)[0], "hash")
     rows = list(csv.DictReader(path.open()))
-    encoded = load_csv(cfg.data, cfg.seed).x  # every row, as the model was fed
+    encoded = load_csv(cfg.data).whole.load()[0]  # every row, as the model was fed
     return splits.spec, model, version, rows, encoded
 
 
