@@ -73,9 +73,9 @@ class Scan:
     numeric: set[str]  # the numeric feature columns
     rows: int = 0  # rows with the right number of fields
     categories: dict[str, set[str]] = field(default_factory=dict)
-    label_codes: array = field(default_factory=lambda: array("i"))  # per row: its label's
-    # index in label_values
-    label_values: dict[str, int] = field(default_factory=dict)  # distinct labels, first seen
+    # per row, the index of its label in label_values (the distinct labels, first seen)
+    label_codes: array = field(default_factory=lambda: array("i"))
+    label_values: dict[str, int] = field(default_factory=dict)
     label_counts: Counter = field(default_factory=Counter)  # the usable labels
     bad: list[BadCell] = field(default_factory=list)  # the first MAX_LISTED
     bad_counts: Counter = field(default_factory=Counter)  # column (None: rows) -> bad cells
