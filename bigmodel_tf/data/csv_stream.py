@@ -90,6 +90,7 @@ class CsvSplit(Split):
     encoding: Encoding
     rows: np.ndarray
     labels: np.ndarray
+    checked = True  # csv_source.scan read every cell
 
     @property
     def size(self) -> int:

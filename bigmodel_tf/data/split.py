@@ -32,6 +32,7 @@ class Split(ABC):
     size: int
     example_shape: tuple[int, ...]
     in_memory: bool = False  # the features are held in memory (ArraySplit)
+    checked: bool = False  # every example was read and checked when the split was made
 
     @property
     @abstractmethod
