@@ -125,9 +125,9 @@ def _label_stats(listing: _Listing, train: Split) -> dict:
 
 def _spec(listing: _Listing, parts: list[Split], statistics: bool) -> DataSpec:
     """The DataSpec of a data set, with statistics of its train split (one streaming pass;
-    the val and test splits are read once too when they are streamed and unchecked (a CSV
-    scan checks every cell), so that a file that
-    cannot be read fails here, before training). Without ``statistics`` (only a streamed
+    streamed val and test splits that nothing checked yet are read once too, so that a
+    file that cannot be read fails here, before training; a CSV scan checks every cell
+    itself). Without ``statistics`` (only a streamed
     source can skip them) mean and variance are None and nothing is read."""
     moments = stats.moments(parts[0]) if statistics else None
     for part in parts[1:] if statistics else ():
